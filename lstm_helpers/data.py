@@ -1,0 +1,136 @@
+"""MNIST as the tutorial loads it (Steps 1 and 2), and the faster in-memory batches.
+
+Two ways to make the data iterable:
+
+* :func:`mnist_dataloaders`: the tutorial's path, ``torchvision.datasets.MNIST`` with
+  ``transforms.ToTensor()`` behind a ``DataLoader``. Each image is converted on every visit.
+* :func:`mnist_batches` (the course default): each split converted once and held as one
+  tensor, then cut into shuffled batches. Same values, same batch sizes, no per-image work.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+from .download import ensure_mnist, resolve_root
+
+IMAGE_SIZE = 28  # MNIST images are 28 x 28 pixels: 28 time steps (rows) of 28 features
+
+
+def load_mnist(train: bool = True, root: str | os.PathLike | None = None,
+               transform=None) -> datasets.MNIST:
+    """The MNIST training (60,000 images) or test (10,000) split as a torchvision dataset.
+
+    Args:
+        train: the training split if True, else the test split.
+        root: data root holding ``MNIST/raw/`` (see :func:`lstm_helpers.download.resolve_root`).
+        transform: applied to each PIL image; ``transforms.ToTensor()`` when None, giving
+            float32 tensors of shape (1, 28, 28) with values in [0, 1].
+
+    ``dataset.data`` is uint8 of shape (N, 28, 28) and ``dataset.targets`` int64 of shape (N,)
+    (the tutorial's ``train_data``/``train_labels`` are deprecated names for these).
+
+    Raises:
+        MNISTDataError, ChecksumError: see :func:`lstm_helpers.download.ensure_mnist`.
+    """
+    ensure_mnist(root)
+    return datasets.MNIST(
+        root=str(resolve_root(root)), train=train, download=False,
+        transform=transform if transform is not None else transforms.ToTensor(),
+    )
+
+
+def mnist_tensors(train: bool = True, root: str | os.PathLike | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One split as two tensors: images float32 (N, 28, 28) in [0, 1], labels int64 (N,).
+
+    The images hold exactly the values ``transforms.ToTensor()`` gives (uint8 / 255).
+    """
+    dataset = load_mnist(train, root)
+    return dataset.data.to(torch.float32).div_(255), dataset.targets.clone()
+
+
+class TensorBatches:
+    """Iterate over ``(images, labels)`` batches cut from tensors held in memory.
+
+    A drop-in for a ``DataLoader`` over MNIST: with ``shuffle=True`` the order is redrawn at
+    the start of every pass (epoch), the last batch may be smaller, and ``len()`` is the
+    number of batches. Batches are views or index-selects on the device the tensors are on,
+    so moving the whole split to a GPU once (:meth:`to`) removes per-batch copies.
+
+    Args:
+        images: (N, ...) tensor, for MNIST float32 (N, 28, 28).
+        labels: (N,) int64 class indices.
+        batch_size: images per batch, 1 <= batch_size <= N.
+        shuffle: redraw the order every pass, from ``generator`` or the global torch RNG.
+        generator: optional ``torch.Generator`` for the shuffle, for repeatable orders.
+
+    Raises:
+        ValueError: images and labels differ in length, or batch_size is out of range.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
+                 shuffle: bool = False, generator: torch.Generator | None = None):
+        if len(images) != len(labels):
+            raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) differ in length")
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not (
+                1 <= batch_size <= len(images)):
+            raise ValueError(
+                f"batch_size must be an integer from 1 to the data set size {len(images)}, "
+                f"got {batch_size!r}"
+            )
+        self.images, self.labels = images, labels
+        self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
+
+    def __len__(self) -> int:
+        return -(-len(self.images) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if not self.shuffle:
+            for start in range(0, len(self.images), self.batch_size):
+                stop = start + self.batch_size
+                yield self.images[start:stop], self.labels[start:stop]
+            return
+        order = torch.randperm(len(self.images), generator=self.generator).to(self.images.device)
+        for batch in order.split(self.batch_size):
+            yield self.images[batch], self.labels[batch]
+
+    @property
+    def device(self) -> torch.device:
+        return self.images.device
+
+    def to(self, device: str | torch.device) -> "TensorBatches":
+        """The same batches with both tensors moved to ``device`` (once, not per batch)."""
+        return TensorBatches(self.images.to(device), self.labels.to(device),
+                             self.batch_size, self.shuffle, self.generator)
+
+
+def mnist_batches(batch_size: int = 100, eval_batch_size: int = 1000,
+                  root: str | os.PathLike | None = None
+                  ) -> tuple[TensorBatches, TensorBatches]:
+    """The course's Step 2: ``(train_batches, test_batches)`` held in memory.
+
+    Training batches of ``batch_size`` (the tutorial's 100) are reshuffled every epoch; the
+    test split is not shuffled and is cut into ``eval_batch_size`` batches, larger because
+    evaluation keeps no gradients (the batch size changes its speed, not its result).
+    """
+    train_images, train_labels = mnist_tensors(True, root)
+    test_images, test_labels = mnist_tensors(False, root)
+    return (TensorBatches(train_images, train_labels, batch_size, shuffle=True),
+            TensorBatches(test_images, test_labels, eval_batch_size))
+
+
+def mnist_dataloaders(batch_size: int = 100, root: str | os.PathLike | None = None
+                      ) -> tuple[DataLoader, DataLoader]:
+    """The tutorial's Step 2 as printed: ``DataLoader`` objects over the torchvision datasets.
+
+    Training batches are shuffled, test batches are not; images come as (batch, 1, 28, 28).
+    """
+    train_dataset, test_dataset = load_mnist(True, root), load_mnist(False, root)
+    return (DataLoader(train_dataset, batch_size=batch_size, shuffle=True),
+            DataLoader(test_dataset, batch_size=batch_size, shuffle=False))

@@ -1,0 +1,111 @@
+"""The tutorial's model classes (Step 3): a recurrent layer stack plus a linear readout.
+
+Both take batch-first input (batch, seq_dim, input_dim), for MNIST (batch, 28, 28): 28 time
+steps, one image row of 28 pixels each, and return logits (batch, output_dim) computed from
+the hidden state of the last time step, ``out[:, -1, :]``.
+See https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html for nn.LSTM's shapes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _check_size(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+class RecurrentClassifier(nn.Module):
+    """Shared shape checks and readout of :class:`LSTMModel` and :class:`RNNModel`.
+
+    Subclasses set ``self.<recurrent layer>`` and implement :meth:`initial_state`.
+    """
+
+    recurrent_name = "lstm"
+
+    def __init__(self, input_dim: int, hidden_dim: int, layer_dim: int, output_dim: int):
+        super().__init__()
+        self.input_dim = _check_size("input_dim", input_dim)
+        self.hidden_dim = _check_size("hidden_dim", hidden_dim)
+        self.layer_dim = _check_size("layer_dim", layer_dim)
+        self.output_dim = _check_size("output_dim", output_dim)
+
+    def zeros(self, x: torch.Tensor) -> torch.Tensor:
+        """Zero state (layer_dim, batch, hidden_dim) on x's device and dtype."""
+        return x.new_zeros(self.layer_dim, x.size(0), self.hidden_dim)
+
+    def initial_state(self, x: torch.Tensor):
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, output_dim) for a batch-first input (batch, seq_dim, input_dim).
+
+        Raises:
+            ValueError: x is not 3-D or its last size is not input_dim (a flattened
+                (100, 784) image batch, say); the message names the expected shape.
+        """
+        if x.dim() != 3 or x.size(-1) != self.input_dim:
+            raise ValueError(
+                f"expected a batch-first input of shape (batch, seq_dim, input_dim="
+                f"{self.input_dim}), got {tuple(x.shape)}. For MNIST images use "
+                f"images.view(-1, 28, 28): 28 time steps of 28 pixels."
+            )
+        recurrent = getattr(self, self.recurrent_name)
+        # out: (batch, seq_dim, hidden_dim), the top layer's hidden state at every step.
+        out, _ = recurrent(x, self.initial_state(x))
+        # Only the last time step has seen the whole image: (batch, hidden_dim) -> logits.
+        return self.fc(out[:, -1, :])
+
+
+class LSTMModel(RecurrentClassifier):
+    """``nn.LSTM`` (batch_first) followed by ``nn.Linear(hidden_dim, output_dim)``.
+
+    Args:
+        input_dim: features per time step (28 pixels per image row).
+        hidden_dim: hidden units per layer (the tutorial uses 100).
+        layer_dim: stacked LSTM layers (Model A: 1, B: 2, C: 3).
+        output_dim: classes (10 digits, 0 to 9).
+
+    Raises:
+        ValueError: any size is not a positive integer.
+
+    Initial hidden and cell states are zeros of shape (layer_dim, batch, hidden_dim), made on
+    the input's device and dtype: what nn.LSTM assumes anyway, written out to show them.
+    """
+
+    def __init__(self, input_dim: int, hidden_dim: int, layer_dim: int, output_dim: int):
+        super().__init__(input_dim, hidden_dim, layer_dim, output_dim)
+        self.lstm = nn.LSTM(input_dim, hidden_dim, layer_dim, batch_first=True)
+        self.fc = nn.Linear(hidden_dim, output_dim)
+
+    def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(h0, c0), each zeros of shape (layer_dim, batch, hidden_dim)."""
+        return self.zeros(x), self.zeros(x)
+
+
+class RNNModel(RecurrentClassifier):
+    """``nn.RNN`` (batch_first) followed by ``nn.Linear``, the companion RNN page's model.
+
+    Same arguments as :class:`LSTMModel`, plus ``nonlinearity``: ``"tanh"`` or ``"relu"``.
+
+    Raises:
+        ValueError: a size is not a positive integer, or the nonlinearity is unknown.
+    """
+
+    recurrent_name = "rnn"
+
+    def __init__(self, input_dim: int, hidden_dim: int, layer_dim: int, output_dim: int,
+                 nonlinearity: str = "tanh"):
+        super().__init__(input_dim, hidden_dim, layer_dim, output_dim)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.rnn = nn.RNN(input_dim, hidden_dim, layer_dim, batch_first=True,
+                          nonlinearity=nonlinearity)
+        self.fc = nn.Linear(hidden_dim, output_dim)
+
+    def initial_state(self, x: torch.Tensor) -> torch.Tensor:
+        """h0, zeros of shape (layer_dim, batch, hidden_dim)."""
+        return self.zeros(x)

@@ -1,0 +1,65 @@
+"""Execute the course notebooks in place and store their outputs (the README's main job).
+
+    python scripts/run_course.py [NOTEBOOK ...]
+
+Makes sure the MNIST files are there (fetching them if needed), brings each .py/.ipynb pair
+in sync, runs every notebook top to bottom with a fresh kernel, writes the outputs into the
+.ipynb, and prints the wall time of each. Progress bars are switched off (TQDM_DISABLE=1) so
+the stored outputs hold the training log, not thousands of bar updates.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def course_notebooks() -> list[Path]:
+    """Every paired notebook source, in course order (file name order)."""
+    return sorted(NOTEBOOKS.rglob("*.py"))
+
+
+def execute(source: Path) -> float:
+    """Sync the pair from its .py, execute it, store outputs; return the wall time in s."""
+    subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--sync", str(source)],
+                   check=True)
+    path = source.with_suffix(".ipynb")
+    notebook = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=3600, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    seconds = time.perf_counter() - start
+    nbformat.write(notebook, path)
+    # Re-sync so the .py is not older than its freshly written .ipynb.
+    subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--sync", str(path)],
+                   check=True)
+    return seconds
+
+
+def main(argv: list[str]) -> int:
+    os.environ["TQDM_DISABLE"] = "1"
+    sys.path.insert(0, str(ROOT))
+    from lstm_helpers import ensure_mnist
+
+    print("MNIST files verified in", ensure_mnist())
+    sources = [Path(a).with_suffix(".py").resolve() for a in argv] or course_notebooks()
+    total = 0.0
+    for source in sources:
+        seconds = execute(source)
+        total += seconds
+        print(f"{source.relative_to(ROOT)}: {seconds:6.1f} s", flush=True)
+    print(f"all {len(sources)} notebooks: {total:.1f} s ({total / 60:.1f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
