@@ -2,6 +2,7 @@
 
 from .data import (IMAGE_SIZE, TensorBatches, load_mnist, mnist_batches, mnist_dataloaders,
                    mnist_tensors)
+from .devices import pick_device
 from .download import ChecksumError, MNISTDataError, ensure_mnist, resolve_root
 from .models import LSTMModel, RNNModel
 from .parameters import describe_parameters, parameter_shapes
@@ -13,5 +14,5 @@ __all__ = [
     "mnist_tensors", "ChecksumError", "MNISTDataError", "ensure_mnist", "resolve_root",
     "LSTMModel", "RNNModel", "describe_parameters", "parameter_shapes",
     "plot_digit_as_sequence", "plot_history", "Evaluation", "History", "evaluate",
-    "set_seed", "train",
+    "set_seed", "train", "pick_device",
 ]

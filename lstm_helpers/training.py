@@ -103,7 +103,8 @@ def evaluate(model: nn.Module, batches: Iterable, seq_dim: int = IMAGE_SIZE,
 def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimizer,
           train_batches: Iterable, test_batches: Iterable, n_iters: int = 3000,
           eval_every: int = 500, seq_dim: int = IMAGE_SIZE, input_dim: int = IMAGE_SIZE,
-          log: Callable[[str], None] | None = print, progress: bool = True) -> History:
+          log: Callable[[str], None] | None = print, progress: bool = True,
+          on_evaluation: Callable[[Evaluation, nn.Module], None] | None = None) -> History:
     """Train for ``n_iters`` iterations, evaluating on the test set every ``eval_every``.
 
     Each iteration views the images as (batch, seq_dim, input_dim), clears the gradients,
@@ -112,6 +113,8 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
     5 epochs of 600 batches of 100). Each evaluation is printed through ``log`` in the
     tutorial's form, with the accuracy as a float percentage. A tqdm bar shows progress
     (off when ``progress`` is False or the environment sets ``TQDM_DISABLE=1``).
+    ``on_evaluation(record, model)``, if given, is called after each evaluation (to save a
+    checkpoint, say).
 
     Returns:
         History: the loss of every iteration and the evaluations.
@@ -147,6 +150,8 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
                     history.evaluations.append(record)
                     if log is not None:
                         log(str(record))
+                    if on_evaluation is not None:
+                        on_evaluation(record, model)
                 if iteration == n_iters:
                     break
             if iteration == epoch_start:

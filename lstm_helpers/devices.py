@@ -1,0 +1,45 @@
+"""Choosing where tensors live: CUDA, Apple's MPS, or the CPU (the tutorial's GPU section)."""
+
+from __future__ import annotations
+
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _mps_available() -> bool:
+    return hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
+
+
+def pick_device(preference: str | torch.device = "auto") -> torch.device:
+    """The ``torch.device`` to train on.
+
+    Args:
+        preference: ``"auto"`` picks ``cuda`` if a CUDA GPU is usable, else ``mps`` (Apple
+            silicon), else ``cpu``; ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"`` ask for
+            that device.
+
+    Raises:
+        ValueError: the name is not a device type, or the device asked for is not there
+            (``cuda`` on a machine without a usable CUDA GPU, say); the message says what
+            this machine has.
+    """
+    if str(preference) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    try:
+        device = torch.device(preference)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"unknown device {preference!r}: use one of "
+                         f"{', '.join(DEVICE_CHOICES)} (or cuda:N)") from error
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available()}
+    if not available.get(device.type, False):
+        have = [name for name, ok in available.items() if ok]
+        raise ValueError(f"device {str(device)!r} is not available on this machine "
+                         f"(available: {', '.join(have)}); use 'auto' or 'cpu'")
+    if device.type == "cuda" and device.index is not None and \
+            device.index >= torch.cuda.device_count():
+        raise ValueError(f"device {str(device)!r} does not exist: this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s)")
+    return device
