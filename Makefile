@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: course test install site serve clean
+.PHONY: course test install site serve bench student clean
 
 course: $(VENV)/.installed  ## install, fetch MNIST if missing, execute every notebook
 	$(BIN)/python scripts/run_course.py
+	$(BIN)/python scripts/make_student_notebooks.py
 
 test: $(VENV)/.installed  ## unit tests + every notebook re-executed by nbval
 	$(BIN)/python -m pytest
@@ -20,6 +21,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+site: $(VENV)/.installed  ## build the static site into site/ (renders stored outputs, trains nothing)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+
+serve: $(VENV)/.installed  ## serve the site on http://127.0.0.1:8000, rebuilt on every change
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8000
+
+bench: $(VENV)/.installed  ## speed: tutorial vs course vs floor, Models A-C (~8 min, idle machine)
+	$(BIN)/python -m lstm_helpers bench
+
+student: $(VENV)/.installed  ## write the student exercise notebooks (solutions removed)
+	$(BIN)/python scripts/make_student_notebooks.py
 
 clean:
 	rm -rf site build test-artifacts .pytest_cache

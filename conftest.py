@@ -2,7 +2,9 @@
 
 import os
 
-import pytest
+from lstm_helpers import resolve_root
 
-# Kernels started by nbval inherit this: tqdm's bar is timing noise in a notebook's outputs.
+# Kernels started by nbval inherit these. tqdm's bar is timing noise in stored outputs, and
+# kernels run inside notebooks/: an absolute data root keeps them all on the same files.
 os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ["LSTM_HELPERS_DATA"] = str(resolve_root().resolve())

@@ -1,18 +1,27 @@
 """Helpers for the course "LSTM networks with PyTorch": data, models, training, plots."""
 
+from .checkpoints import CheckpointError, checkpoint_callback, load_checkpoint, save_checkpoint
 from .data import (IMAGE_SIZE, TensorBatches, load_mnist, mnist_batches, mnist_dataloaders,
                    mnist_tensors)
-from .devices import pick_device
+from .devices import describe_device, fits_on_device, pick_device
 from .download import ChecksumError, MNISTDataError, ensure_mnist, resolve_root
+from .experiments import LSTM_RECIPES, RNN_RECIPES, Recipe, run_recipe
 from .models import LSTMModel, RNNModel
-from .parameters import describe_parameters, parameter_shapes
-from .plots import plot_digit_as_sequence, plot_history
+from .parameters import count_parameters, describe_parameters, parameter_shapes
+from .plots import plot_accuracy_curves, plot_digit_as_sequence, plot_history
 from .training import Evaluation, History, evaluate, set_seed, train
 
 __all__ = [
+    # data and downloads
     "IMAGE_SIZE", "TensorBatches", "load_mnist", "mnist_batches", "mnist_dataloaders",
     "mnist_tensors", "ChecksumError", "MNISTDataError", "ensure_mnist", "resolve_root",
-    "LSTMModel", "RNNModel", "describe_parameters", "parameter_shapes",
-    "plot_digit_as_sequence", "plot_history", "Evaluation", "History", "evaluate",
-    "set_seed", "train", "pick_device",
+    # models and their parameters
+    "LSTMModel", "RNNModel", "count_parameters", "describe_parameters", "parameter_shapes",
+    # training, runs and devices
+    "Evaluation", "History", "evaluate", "set_seed", "train", "Recipe", "run_recipe",
+    "LSTM_RECIPES", "RNN_RECIPES", "pick_device", "describe_device", "fits_on_device",
+    # checkpoints
+    "CheckpointError", "checkpoint_callback", "load_checkpoint", "save_checkpoint",
+    # plots
+    "plot_accuracy_curves", "plot_digit_as_sequence", "plot_history",
 ]

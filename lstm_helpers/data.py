@@ -22,6 +22,23 @@ from .download import ensure_mnist, resolve_root
 IMAGE_SIZE = 28  # MNIST images are 28 x 28 pixels: 28 time steps (rows) of 28 features
 
 
+def check_batch_size(batch_size, dataset_size: int, name: str = "batch_size") -> int:
+    """Return ``batch_size`` if it is an integer from 1 to ``dataset_size``.
+
+    Raises:
+        ValueError: it is not an integer (bools included), is below 1, or is larger than
+            the data set (a batch cannot hold more images than there are); the message
+            names the argument and the allowed range.
+    """
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not (
+            1 <= batch_size <= dataset_size):
+        raise ValueError(
+            f"{name} must be an integer from 1 to the data set size {dataset_size}, "
+            f"got {batch_size!r}"
+        )
+    return batch_size
+
+
 def load_mnist(train: bool = True, root: str | os.PathLike | None = None,
                transform=None) -> datasets.MNIST:
     """The MNIST training (60,000 images) or test (10,000) split as a torchvision dataset.
@@ -78,12 +95,7 @@ class TensorBatches:
                  shuffle: bool = False, generator: torch.Generator | None = None):
         if len(images) != len(labels):
             raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) differ in length")
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not (
-                1 <= batch_size <= len(images)):
-            raise ValueError(
-                f"batch_size must be an integer from 1 to the data set size {len(images)}, "
-                f"got {batch_size!r}"
-            )
+        check_batch_size(batch_size, len(images))
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
 
@@ -104,6 +116,11 @@ class TensorBatches:
     def device(self) -> torch.device:
         return self.images.device
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the images and labels, in bytes."""
+        return sum(t.element_size() * t.nelement() for t in (self.images, self.labels))
+
     def to(self, device: str | torch.device) -> "TensorBatches":
         """The same batches with both tensors moved to ``device`` (once, not per batch)."""
         return TensorBatches(self.images.to(device), self.labels.to(device),
@@ -118,9 +135,16 @@ def mnist_batches(batch_size: int = 100, eval_batch_size: int = 1000,
     Training batches of ``batch_size`` (the tutorial's 100) are reshuffled every epoch; the
     test split is not shuffled and is cut into ``eval_batch_size`` batches, larger because
     evaluation keeps no gradients (the batch size changes its speed, not its result).
+
+    Raises:
+        ValueError: ``batch_size`` is not an integer from 1 to 60,000 or ``eval_batch_size``
+            not one from 1 to 10,000.
+        MNISTDataError, ChecksumError: see :func:`lstm_helpers.download.ensure_mnist`.
     """
     train_images, train_labels = mnist_tensors(True, root)
     test_images, test_labels = mnist_tensors(False, root)
+    check_batch_size(batch_size, len(train_images))
+    check_batch_size(eval_batch_size, len(test_images), "eval_batch_size")
     return (TensorBatches(train_images, train_labels, batch_size, shuffle=True),
             TensorBatches(test_images, test_labels, eval_batch_size))
 
@@ -130,7 +154,13 @@ def mnist_dataloaders(batch_size: int = 100, root: str | os.PathLike | None = No
     """The tutorial's Step 2 as printed: ``DataLoader`` objects over the torchvision datasets.
 
     Training batches are shuffled, test batches are not; images come as (batch, 1, 28, 28).
+
+    Raises:
+        ValueError: ``batch_size`` is not an integer from 1 to 10,000 (the test split's size;
+            a DataLoader would silently serve one short batch instead).
+        MNISTDataError, ChecksumError: see :func:`lstm_helpers.download.ensure_mnist`.
     """
     train_dataset, test_dataset = load_mnist(True, root), load_mnist(False, root)
+    check_batch_size(batch_size, len(test_dataset))
     return (DataLoader(train_dataset, batch_size=batch_size, shuffle=True),
             DataLoader(test_dataset, batch_size=batch_size, shuffle=False))

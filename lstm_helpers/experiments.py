@@ -45,7 +45,8 @@ class Recipe:
     n_iters: int = 3000
 
     def build_model(self) -> nn.Module:
-        """A fresh, randomly initialised model (seed first for repeatable weights).
+        """A fresh, randomly initialised model for MNIST rows: input_dim 28, output_dim 10
+        (seed first for repeatable weights).
 
         Raises:
             ValueError: unknown cell, or sizes the model classes refuse.
@@ -70,24 +71,35 @@ class Recipe:
 
 def run_recipe(recipe: Recipe, train_batches: Iterable, test_batches: Iterable,
                seed: int = 0, log: Callable[[str], None] | None = None,
-               progress: bool = True) -> tuple[nn.Module, History]:
-    """Seed, build and train one recipe with cross entropy; evaluations every 500 iterations.
+               progress: bool = True, eval_every: int = 500,
+               device: str | torch.device | None = None,
+               on_evaluation: Callable | None = None,
+               autocast_dtype: torch.dtype | None = None) -> tuple[nn.Module, History]:
+    """Seed, build and train one recipe with cross entropy; the test set every ``eval_every``.
 
     The seed is set right before the model is built, so runs with one seed start from the
-    same weights and batch order whatever ran before them in the process.
+    same weights and batch order whatever ran before them in the process. The model goes to
+    ``device``, by default the device of ``train_batches``' tensors (the CPU otherwise).
+    ``log``, ``progress``, ``on_evaluation`` and ``autocast_dtype`` are passed to
+    :func:`lstm_helpers.train`.
 
     Returns:
-        (model, history): the trained model (on the CPU, or on the device the batches'
-        tensors are on) and its :class:`~lstm_helpers.training.History`.
+        (model, history): the trained model and its
+        :class:`~lstm_helpers.training.History`.
+
+    Raises:
+        ValueError: the recipe names an unknown cell or optimizer, a size is not a positive
+            integer, or n_iters / eval_every is not a positive integer.
     """
     set_seed(seed)
     model = recipe.build_model()
-    device = getattr(train_batches, "device", None)
+    device = device if device is not None else getattr(train_batches, "device", None)
     if device is not None:
         model = model.to(device)
     history = train(model, nn.CrossEntropyLoss(), recipe.build_optimizer(model), train_batches,
-                    test_batches, n_iters=recipe.n_iters, eval_every=500, log=log,
-                    progress=progress)
+                    test_batches, n_iters=recipe.n_iters, eval_every=eval_every, log=log,
+                    progress=progress, on_evaluation=on_evaluation,
+                    autocast_dtype=autocast_dtype)
     return model, history
 
 

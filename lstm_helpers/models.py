@@ -8,14 +8,21 @@ See https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html for nn.LSTM's s
 
 from __future__ import annotations
 
+import operator
+
 import torch
 from torch import nn
 
 
 def _check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    """``value`` as an int >= 1; NumPy and other integral types are accepted, bools are not."""
+    try:
+        size = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        size = None
+    if size is None or size < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return size
 
 
 class RecurrentClassifier(nn.Module):
@@ -33,6 +40,12 @@ class RecurrentClassifier(nn.Module):
         self.layer_dim = _check_size("layer_dim", layer_dim)
         self.output_dim = _check_size("output_dim", output_dim)
 
+    def hyperparameters(self) -> dict:
+        """The constructor's arguments: ``type(model)(**model.hyperparameters())`` rebuilds
+        the same architecture (what :mod:`lstm_helpers.checkpoints` stores)."""
+        return {"input_dim": self.input_dim, "hidden_dim": self.hidden_dim,
+                "layer_dim": self.layer_dim, "output_dim": self.output_dim}
+
     def zeros(self, x: torch.Tensor) -> torch.Tensor:
         """Zero state (layer_dim, batch, hidden_dim) on x's device and dtype."""
         return x.new_zeros(self.layer_dim, x.size(0), self.hidden_dim)
@@ -44,14 +57,21 @@ class RecurrentClassifier(nn.Module):
         """Logits (batch, output_dim) for a batch-first input (batch, seq_dim, input_dim).
 
         Raises:
-            ValueError: x is not 3-D or its last size is not input_dim (a flattened
-                (100, 784) image batch, say); the message names the expected shape.
+            ValueError: x is not 3-D, has no time step, or its last size is not input_dim
+                (a flattened (100, 784) image batch, say); the message names the expected
+                shape. Or x holds integers (MNIST's raw uint8 pixels): the message says how
+                to convert them.
         """
-        if x.dim() != 3 or x.size(-1) != self.input_dim:
+        if x.dim() != 3 or x.size(1) < 1 or x.size(-1) != self.input_dim:
             raise ValueError(
                 f"expected a batch-first input of shape (batch, seq_dim, input_dim="
                 f"{self.input_dim}), got {tuple(x.shape)}. For MNIST images use "
                 f"images.view(-1, 28, 28): 28 time steps of 28 pixels."
+            )
+        if not x.is_floating_point():
+            raise ValueError(
+                f"expected floating-point inputs, got {x.dtype}. MNIST's dataset.data holds "
+                f"raw pixels 0..255: use images.float() / 255, the values ToTensor() gives."
             )
         recurrent = getattr(self, self.recurrent_name)
         # out: (batch, seq_dim, hidden_dim), the top layer's hidden state at every step.
@@ -78,8 +98,8 @@ class LSTMModel(RecurrentClassifier):
 
     def __init__(self, input_dim: int, hidden_dim: int, layer_dim: int, output_dim: int):
         super().__init__(input_dim, hidden_dim, layer_dim, output_dim)
-        self.lstm = nn.LSTM(input_dim, hidden_dim, layer_dim, batch_first=True)
-        self.fc = nn.Linear(hidden_dim, output_dim)
+        self.lstm = nn.LSTM(self.input_dim, self.hidden_dim, self.layer_dim, batch_first=True)
+        self.fc = nn.Linear(self.hidden_dim, self.output_dim)
 
     def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(h0, c0), each zeros of shape (layer_dim, batch, hidden_dim)."""
@@ -102,9 +122,13 @@ class RNNModel(RecurrentClassifier):
         super().__init__(input_dim, hidden_dim, layer_dim, output_dim)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.rnn = nn.RNN(input_dim, hidden_dim, layer_dim, batch_first=True,
+        self.rnn = nn.RNN(self.input_dim, self.hidden_dim, self.layer_dim, batch_first=True,
                           nonlinearity=nonlinearity)
-        self.fc = nn.Linear(hidden_dim, output_dim)
+        self.fc = nn.Linear(self.hidden_dim, self.output_dim)
+
+    def hyperparameters(self) -> dict:
+        """The constructor's arguments, ``nonlinearity`` included."""
+        return {**super().hyperparameters(), "nonlinearity": self.rnn.nonlinearity}
 
     def initial_state(self, x: torch.Tensor) -> torch.Tensor:
         """h0, zeros of shape (layer_dim, batch, hidden_dim)."""

@@ -9,6 +9,11 @@ from torch import nn
 _RECURRENT = re.compile(r"(weight|bias)_(ih|hh)_l(\d+)")
 
 
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable numbers in ``module`` (all parameter tensors' elements)."""
+    return sum(p.numel() for p in module.parameters())
+
+
 def parameter_shapes(model: nn.Module) -> list[tuple[int, ...]]:
     """Shapes of ``model.parameters()`` in order, e.g. [(400, 28), (400, 100), (400,), ...]."""
     return [tuple(p.shape) for p in model.parameters()]
@@ -40,5 +45,5 @@ def describe_parameters(model: nn.Module) -> str:
         shape = str(list(parameter.shape))
         lines.append(f"{index:>2}  {name:<18} {shape:<11} {_role(name, gates)}")
     lines.append(f"{len(lines)} parameter groups, "
-                 f"{sum(p.numel() for p in model.parameters()):,} numbers in all")
+                 f"{count_parameters(model):,} numbers in all")
     return "\n".join(lines)

@@ -67,3 +67,22 @@ def plot_history(history: History, title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_accuracy_curves(histories: dict[str, History], title: str = ""):
+    """Test accuracy (%) against iteration for several runs, one line each.
+
+    Args:
+        histories: a label per run (e.g. "LSTM A") mapped to its History.
+
+    Returns the matplotlib Figure.
+    """
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for label, history in histories.items():
+        ax.plot([e.iteration for e in history.evaluations],
+                [e.accuracy for e in history.evaluations], marker="o", label=label)
+    ax.set(xlabel="iteration", ylabel="test accuracy (%)", ylim=(0, 100), title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig

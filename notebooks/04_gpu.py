@@ -55,8 +55,7 @@ print("deterministic algorithms:", torch.are_deterministic_algorithms_enabled())
 
 # %%
 train_loader, test_loader = lh.mnist_batches(batch_size=100)
-nbytes = sum(t.element_size() * t.nelement() for loader in (train_loader, test_loader)
-             for t in (loader.images, loader.labels))
+nbytes = train_loader.nbytes + test_loader.nbytes
 if lh.fits_on_device(nbytes, device):
     train_loader, test_loader = train_loader.to(device), test_loader.to(device)
 print(f"data set: {nbytes / 2**20:.0f} MiB, batches served from: {train_loader.device.type}")

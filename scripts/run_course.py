@@ -48,7 +48,10 @@ def execute(source: Path) -> float:
 def main(argv: list[str]) -> int:
     os.environ["TQDM_DISABLE"] = "1"
     sys.path.insert(0, str(ROOT))
-    from lstm_helpers import ensure_mnist
+    from lstm_helpers import ensure_mnist, resolve_root
+
+    # Kernels run inside notebooks/: give them the same absolute root as this process.
+    os.environ["LSTM_HELPERS_DATA"] = str(resolve_root().resolve())
 
     print("MNIST files verified in", ensure_mnist())
     sources = [Path(a).with_suffix(".py").resolve() for a in argv] or course_notebooks()
