@@ -29,7 +29,7 @@ serve: $(VENV)/.installed  ## serve the site on http://127.0.0.1:8000, rebuilt o
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8000
 
 bench: $(VENV)/.installed  ## speed: tutorial vs course vs floor, Models A-C (~8 min, idle machine)
-	$(BIN)/python -m lstm_helpers bench
+	$(BIN)/python -m lstm_helpers bench --accuracy-models AC
 
 student: $(VENV)/.installed  ## write the student exercise notebooks (solutions removed)
 	$(BIN)/python scripts/make_student_notebooks.py
