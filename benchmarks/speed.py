@@ -27,7 +27,7 @@ precision does to the final accuracy.
 It prints a table and writes ``benchmarks/results/<host-kind>.json``. Run it on a quiet
 machine: another program using the CPU at the same time slows the stages unevenly. With
 the defaults (500 iterations, best of 2, accuracy comparison for Model A) it takes about
-6 minutes on 2 CPU cores.
+6 minutes on 2 CPU cores; ``make bench`` adds Model C's comparison: about 9 minutes.
 """
 
 from __future__ import annotations
@@ -217,21 +217,26 @@ class Bench:
     def model(self, letter: str, n_iters: int, bf16: bool, repeats: int = 1) -> dict:
         """All stages of one model, its ratios, and a line per stage through ``log``.
 
-        The stages run ``repeats`` times in turn ((a), (b), (c), bf16, (a), (b), ...); each
-        keeps its fastest run (the least disturbed by the rest of the machine).
+        The stages run ``repeats`` times, in turn and in alternating order ((a), (b), (c),
+        bf16, then bf16, (c), (b), (a), ...), so a machine that slows down or speeds up
+        over minutes favours none of them; each keeps its fastest run (the least disturbed
+        by the rest of the machine).
         """
         layer_dim = MODELS[letter]
-        rounds = []
-        for _ in range(repeats):
-            stages = [self.tutorial(layer_dim, n_iters), self.course(layer_dim, n_iters),
-                      self.floor(layer_dim, n_iters)]
-            if bf16:
-                stages.append(self.course(layer_dim, n_iters, torch.bfloat16))
-            rounds.append(stages)
+        stage_runs = [lambda: self.tutorial(layer_dim, n_iters),
+                      lambda: self.course(layer_dim, n_iters),
+                      lambda: self.floor(layer_dim, n_iters)]
+        if bf16:
+            stage_runs.append(lambda: self.course(layer_dim, n_iters, torch.bfloat16))
+        runs: list[list[Stage]] = [[] for _ in stage_runs]
+        for repeat in range(repeats):
+            order = range(len(stage_runs)) if repeat % 2 == 0 else reversed(range(len(stage_runs)))
+            for index in order:
+                runs[index].append(stage_runs[index]())
         stages = []
-        for runs in zip(*rounds):
-            best = min(runs, key=lambda stage: stage.seconds)
-            best.runs = [stage.seconds for stage in runs]
+        for attempts in runs:
+            best = min(attempts, key=lambda stage: stage.seconds)
+            best.runs = [stage.seconds for stage in attempts]
             stages.append(best)
         by_name = {stage.pipeline: stage for stage in stages}
         tutorial, course, floor = by_name["tutorial"], by_name["course"], by_name["floor"]

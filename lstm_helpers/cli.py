@@ -56,7 +56,7 @@ def _learning_rate(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"the learning rate must be a positive number, "
+        raise argparse.ArgumentTypeError(f"the learning rate must be positive and finite, "
                                          f"got {text!r}")
     return value
 
