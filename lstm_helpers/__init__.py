@@ -6,9 +6,13 @@ from .data import (IMAGE_SIZE, TensorBatches, load_mnist, mnist_batches, mnist_d
 from .devices import describe_device, fits_on_device, pick_device
 from .download import ChecksumError, MNISTDataError, ensure_mnist, resolve_root
 from .experiments import LSTM_RECIPES, RNN_RECIPES, Recipe, run_recipe
+from .memory import DelayedBatches, add_blank_rows
 from .models import LSTMModel, RNNModel
 from .parameters import count_parameters, describe_parameters, parameter_shapes
 from .plots import plot_accuracy_curves, plot_digit_as_sequence, plot_history
+from .plots import (plot_accuracy_vs_delay, plot_gradient_norms, plot_lstm_states,
+                    plot_row_blanking)
+from .probes import input_gradient_norms, row_blanking_accuracy
 from .training import Evaluation, History, evaluate, set_seed, train
 
 __all__ = [
@@ -24,4 +28,7 @@ __all__ = [
     "CheckpointError", "checkpoint_callback", "load_checkpoint", "save_checkpoint",
     # plots
     "plot_accuracy_curves", "plot_digit_as_sequence", "plot_history",
+    # the memory lesson (notebook 07): delayed data, probes and their plots
+    "DelayedBatches", "add_blank_rows", "input_gradient_norms", "row_blanking_accuracy",
+    "plot_lstm_states", "plot_row_blanking", "plot_gradient_norms", "plot_accuracy_vs_delay",
 ]
