@@ -42,7 +42,7 @@ for recipe in recipes:
 # %%
 models = {recipe.name: recipe.build_model() for recipe in recipes}
 for name, model in models.items():
-    recurrent = getattr(model, model.recurrent_name)
+    recurrent = model.rnn if isinstance(model, lh.RNNModel) else model.lstm
     print(f"{name:<7} {lh.count_parameters(model):>8,} parameters "
           f"({lh.count_parameters(recurrent):>8,} recurrent, "
           f"{lh.count_parameters(model.fc):,} readout)")
