@@ -8,7 +8,7 @@ subprocesses from the repository root (so nbgrader reads the course's nbgrader_c
 ``nbgrader generate_feedback`` and ``nbgrader export`` to CSV. Three submissions per exercise:
 
 * ``solution``: the instructor's answers typed into the student notebook: full marks;
-* ``wrong``: a typical wrong answer, among them the three loopholes the plain checks once
+* ``wrong``: the solution with a typical wrong answer in place of one (or two), among them the three loopholes the plain checks once
   let through (a model built inside exercise 1's formula; ``squeeze()`` without a dimension
   in exercise 3; counts of one test set written into exercise 5's loop) and answers that pass
   the visible check but not the hidden tests (exercises 4 and 6);
@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -41,6 +42,11 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 STUDENT = REPO / "notebooks" / "exercises" / "student"
 SOURCES = {source.stem: source for source in exercise_sources()}
+# A developer's shortcut: GRADING_TEST_EXERCISES=ex1_parameter_count,ex3_input_shapes grades
+# those alone (exercise 7 trains, and takes most of the time). CI grades every exercise.
+if os.environ.get("GRADING_TEST_EXERCISES"):
+    SOURCES = {name: SOURCES[name] for name in os.environ["GRADING_TEST_EXERCISES"].split(",")}
+COMMAND_TIMEOUT_S = 1800  # one nbgrader command; autograding exercise 7 takes about 2 min
 
 WRONG_ANSWERS = {  # exercise -> {answer cell's grade id: the cell a student hands in}
     "ex1_parameter_count": {"answer-count_parameters": (
@@ -128,8 +134,10 @@ def _cheat(exercise: str):
 
 def _submissions(release: Path, exercise: str) -> dict[str, nbformat.NotebookNode]:
     released = nbformat.read(release / exercise / f"{exercise}.ipynb", as_version=4)
-    return {"solution": _answers(released, _solution_answers(exercise)),
-            "wrong": _answers(released, dict(WRONG_ANSWERS[exercise])),
+    right = _solution_answers(exercise)
+    return {"solution": _answers(released, dict(right)),
+            # one slip (or two) in an otherwise right notebook
+            "wrong": _answers(released, {**right, **WRONG_ANSWERS[exercise]}),
             "cheat": _cheat(exercise)}
 
 
@@ -148,12 +156,21 @@ class Course:
 
     def run(self, *command: str) -> str:
         start = time.perf_counter()
-        done = subprocess.run(list(command), cwd=REPO, env=self.env, capture_output=True,
-                              text=True, timeout=1800, check=False)
-        self.seconds[" ".join(command[:4])] = time.perf_counter() - start
-        assert done.returncode == 0, (f"{' '.join(command)} failed ({done.returncode}):\n"
-                                      f"{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-        return done.stdout + done.stderr
+        # A session of its own: on a time-out, the kernels nbgrader started end with it.
+        process = subprocess.Popen(list(command), cwd=REPO, env=self.env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   start_new_session=True)
+        try:
+            stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            pytest.fail(f"{' '.join(command)} ran over {COMMAND_TIMEOUT_S} s:\n{stderr[-5000:]}")
+        self.seconds[" ".join([Path(command[0]).name, *command[1:4]])] = \
+            time.perf_counter() - start
+        assert process.returncode == 0, (f"{' '.join(command)} failed ({process.returncode}):\n"
+                                         f"{stdout[-3000:]}\n{stderr[-5000:]}")
+        return stdout + stderr
 
     def nbgrader(self, *args: str) -> str:
         return self.run(str(Path(sys.executable).with_name("nbgrader")), *args)
@@ -163,7 +180,8 @@ class Course:
 def graded(tmp_path_factory):
     """Generate, collect, autograde, give feedback, export: the course folder and its CSV."""
     course = Course(tmp_path_factory.mktemp("grading") / "course")
-    course.run(sys.executable, "-m", "classroom.assignments")
+    course.run(sys.executable, "-m", "classroom.assignments",
+               *(SOURCES if len(SOURCES) < len(exercise_sources()) else []))
     release = course.root / "release"
     for exercise in SOURCES:
         for student, notebook in _submissions(release, exercise).items():
@@ -173,10 +191,11 @@ def graded(tmp_path_factory):
                 folder = course.root / "submitted" / student / exercise
             folder.mkdir(parents=True)
             nbformat.write(notebook, folder / f"{exercise}.ipynb")
-    course.nbgrader("zip_collect", COLLECTED_FROM_A_FOLDER)
+    if COLLECTED_FROM_A_FOLDER in SOURCES:
+        course.nbgrader("zip_collect", COLLECTED_FROM_A_FOLDER)
     for exercise in SOURCES:
         course.nbgrader("autograde", exercise)
-    course.nbgrader("generate_feedback", COLLECTED_FROM_A_FOLDER)
+    course.nbgrader("generate_feedback", next(iter(SOURCES)))
     grades = course.root / "grades.csv"
     course.nbgrader("export", "--to", str(grades))
     for command, seconds in course.seconds.items():
@@ -192,10 +211,11 @@ def test_every_submission_gets_its_exact_score(graded):
               for row in rows}
     expected = {(student, exercise): (float(score), float(MAX_SCORE[exercise]))
                 for student, by_exercise in EXPECTED.items()
-                for exercise, score in by_exercise.items()}
+                for exercise, score in by_exercise.items() if exercise in SOURCES}
     assert scores == expected
 
 
+@pytest.mark.skipif(COLLECTED_FROM_A_FOLDER not in SOURCES, reason="exercise 1 not graded")
 def test_the_feedback_gives_the_checks_message(graded):
     course, _ = graded
     folder = course.root / "feedback"
@@ -207,6 +227,7 @@ def test_the_feedback_gives_the_checks_message(graded):
     assert "The formula also holds on 5 further sizes." in solution.read_text(encoding="utf-8")
 
 
+@pytest.mark.skipif("ex6_bidirectional" not in SOURCES, reason="exercise 6 not graded")
 def test_hidden_tests_run_in_grading_only(graded):
     course, _ = graded
     autograded = nbformat.read(course.root / "autograded" / "wrong" / "ex6_bidirectional"
