@@ -776,3 +776,10 @@ def test_checks_leave_the_random_state_alone():
     checks.check_accuracy_function(_accuracy)
     checks.check_one_device(_prepare)
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_the_assignments_command_refuses_an_unknown_exercise(capsys):
+    assert assignments.main(["ex99_nothing"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: no exercise called ex99_nothing; the exercises are ")
+    assert "ex1_parameter_count" in error
