@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: course test install site serve bench student clean
+.PHONY: course test install lab site serve bench student clean
 
 course: $(VENV)/.installed  ## install, fetch MNIST if missing, execute every notebook
 	$(BIN)/python scripts/run_course.py
@@ -14,6 +14,9 @@ test: $(VENV)/.installed  ## unit tests + every notebook re-executed by nbval
 	$(BIN)/python -m pytest
 
 install: $(VENV)/.installed
+
+lab: $(VENV)/.installed  ## open the course in JupyterLab (notebooks/, 127.0.0.1): pairs, data, imports set up
+	$(BIN)/python scripts/lab.py $(LAB_ARGS)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
