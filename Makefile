@@ -15,7 +15,7 @@ test: $(VENV)/.installed  ## unit tests + every notebook re-executed by nbval
 
 install: $(VENV)/.installed
 
-lab: $(VENV)/.installed  ## open the course in JupyterLab (notebooks/, 127.0.0.1): pairs, data, imports set up
+lab: $(VENV)/.installed  ## open the course in JupyterLab on notebooks/ (pairs, data, imports set up)
 	$(BIN)/python scripts/lab.py $(LAB_ARGS)
 
 $(VENV)/.installed: requirements.txt pyproject.toml

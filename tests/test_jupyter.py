@@ -371,6 +371,9 @@ def test_pairing_works_wherever_jupyterlab_starts(tmp_path, start):
     or exercise updates its .py, and saving a student copy writes no .py beside it."""
     repo = tmp_path / "repo"
     _course_copy(repo)
+    # The student folder needs no configuration of its own (its parents' leaves it unpaired),
+    # so none is listed among a student's exercises.
+    (repo / _rel(STUDENT) / "jupytext.toml").unlink(missing_ok=True)
     root = repo / start
     running = JupyterServer(root, tmp_path / "server")
     try:
@@ -414,10 +417,11 @@ def test_a_kernel_started_by_the_server_runs_the_first_cells(server, notebook):
         assert info["reply"]["status"] == "ok", info
         # The language_info JupyterLab stores is the one this kernel reports.
         assert info["reply"]["language_info"] == LANGUAGE_INFO
-        check = channels.execute("import os, sys\nprint(sys.prefix)\nprint(os.getcwd())\n"
-                                 "print(os.environ.get('LSTM_HELPERS_DATA'))")
-        assert check["stdout"].splitlines() == [
-            sys.prefix, str(server.root / relative.parent), str(lh.resolve_root().resolve())]
+        check = channels.execute("import os, sys\nprint(os.path.realpath(sys.prefix))\n"
+                                 "print(os.getcwd())\nprint(os.environ.get('LSTM_HELPERS_DATA'))")
+        assert check["stdout"].splitlines() == [  # the environment's Python, in the notebook's
+            os.path.realpath(sys.prefix),         # folder, with the absolute data root
+            str(server.root / relative.parent), str(lh.resolve_root().resolve())]
 
         sanitize = _sanitizer()
         cells = _first_cells(nbformat.read(notebook, as_version=4))
