@@ -10,7 +10,7 @@ STUDENT_FLAGS := $(if $(FORCE),--force)
 WITH_VENV := PATH="$(CURDIR)/$(BIN):$$PATH"
 
 .PHONY: course test install site serve bench student clean assignments grades \
-	classroom-proxy hub
+	classroom-proxy hub lab
 
 course: $(VENV)/.installed  ## install, fetch MNIST if missing, execute every notebook
 	$(if $(FORCE),,$(BIN)/python scripts/make_student_notebooks.py --preflight)
@@ -21,6 +21,9 @@ test: $(VENV)/.installed  ## unit tests + every notebook re-executed by nbval
 	$(BIN)/python -m pytest
 
 install: $(VENV)/.installed
+
+lab: $(VENV)/.installed  ## open the course in JupyterLab on notebooks/ (pairs, data, imports set up)
+	$(BIN)/python scripts/lab.py $(LAB_ARGS)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -25,3 +25,11 @@ __all__ = [
     # plots
     "plot_accuracy_curves", "plot_digit_as_sequence", "plot_history",
 ]
+
+# Notebook integration: progress bars that survive a save, and the course's own errors shown
+# as one short message when the package is imported inside IPython (a Jupyter kernel).
+from .notebook import install_short_errors  # noqa: E402
+from .progress import progress_bar  # noqa: E402
+
+__all__ += ["progress_bar", "install_short_errors"]
+install_short_errors()

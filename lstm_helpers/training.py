@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -12,9 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .data import IMAGE_SIZE
+from .progress import progress_bar
 
 
 def set_seed(seed: int) -> None:
@@ -146,8 +145,10 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
     computes the logits and the loss, backpropagates and updates the parameters; the
     training batches are walked epoch after epoch until ``n_iters`` (the tutorial's 3000 =
     5 epochs of 600 batches of 100). Each evaluation is printed through ``log`` in the
-    tutorial's form, with the accuracy as a float percentage. A tqdm bar shows progress
-    (off when ``progress`` is False or the environment sets ``TQDM_DISABLE=1``).
+    tutorial's form, with the accuracy as a float percentage. A progress bar shows
+    progress unless ``progress`` is False (see :func:`lstm_helpers.progress.progress_bar`:
+    in a notebook one output line that ends in its final state; in a terminal tqdm's bar,
+    which ``TQDM_DISABLE=1`` hides).
     ``on_evaluation(record, model)``, if given, is called after each evaluation (to save a
     checkpoint, say).
 
@@ -175,9 +176,7 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
     pending: list[torch.Tensor] = []  # this stretch's losses, still as tensors
     model.train()
     start = time.perf_counter()
-    # Read TQDM_DISABLE here: tqdm's notebook (widget) bar ignores it (tqdm 4.70).
-    hidden = os.environ.get("TQDM_DISABLE", "").lower() in {"1", "true", "yes"}
-    bar = tqdm(total=n_iters, desc="training", unit="it", disable=hidden or not progress)
+    bar = progress_bar(total=n_iters, desc="training", unit="it", disable=not progress)
     iteration = 0
     try:
         while iteration < n_iters:
