@@ -21,13 +21,11 @@
 
 # %%
 import math
-import os
 import time
 
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 import lstm_helpers as lh
 
@@ -313,20 +311,16 @@ def evaluate_accuracy(model, test_loader, seq_dim, input_dim):
 # `eval_every` iterations that prints one line of the log in the tutorial's form. It also
 # keeps each iteration's loss and each evaluation, for the plot below. The loop lives in a
 # function so that Models B and C, and the course's tests, can run exactly this code again.
-# A progress bar shows while it runs (hidden when the environment sets `TQDM_DISABLE=1`, as
-# the course does for its stored runs).
+# A progress bar (`lh.progress_bar`, tqdm drawn as one line of output) shows while it runs
+# and keeps its final state when the notebook is saved.
 
 # %%
-# tqdm's notebook bar ignores TQDM_DISABLE, so the loop reads the variable itself.
-SHOW_PROGRESS = os.environ.get("TQDM_DISABLE", "").lower() not in {"1", "true", "yes"}
-
-
 def train_model(model, criterion, optimizer, train_loader, test_loader, n_iters, eval_every,
                 seq_dim, input_dim):
     """Train for n_iters iterations, evaluating every eval_every; return an lh.History."""
     num_epochs = math.ceil(n_iters / len(train_loader))  # Step 2's count, rounded up
     losses, evaluations = [], []
-    bar = tqdm(total=n_iters, desc="training", disable=not SHOW_PROGRESS)
+    bar = lh.progress_bar(total=n_iters, desc="training")  # tqdm, as one output line
     start = time.perf_counter()
     iteration = 0
     model.train()

@@ -22,7 +22,6 @@ import time
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 import lstm_helpers as lh
 
@@ -163,17 +162,13 @@ def evaluate_accuracy(model, test_loader, seq_dim, input_dim):
 # at each evaluation, which is somewhat faster on a GPU; here the plainer line wins.
 
 # %%
-# tqdm's notebook bar ignores TQDM_DISABLE, so the loop reads the variable itself.
-SHOW_PROGRESS = os.environ.get("TQDM_DISABLE", "").lower() not in {"1", "true", "yes"}
-
-
 def train_model(model, criterion, optimizer, train_loader, test_loader, n_iters, eval_every,
                 seq_dim, input_dim):
     """Train for n_iters iterations, evaluating every eval_every; return an lh.History."""
     device = next(model.parameters()).device  # where Step 4 put the model
     num_epochs = math.ceil(n_iters / len(train_loader))  # Step 2's count, rounded up
     losses, evaluations = [], []
-    bar = tqdm(total=n_iters, desc="training", disable=not SHOW_PROGRESS)
+    bar = lh.progress_bar(total=n_iters, desc="training")  # tqdm, as one output line
     start = time.perf_counter()
     iteration = 0
     model.train()
