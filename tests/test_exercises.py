@@ -29,6 +29,7 @@ from pathlib import Path
 from unittest import mock
 
 import jupytext
+from jupytext.config import load_jupytext_config
 import nbformat
 import pytest
 import torch
@@ -242,8 +243,9 @@ def _solution_lines(source: str) -> set[str]:
 
 
 def test_student_notebooks_are_not_paired_or_run_as_course_sources():
-    config = (generator.STUDENT / "jupytext.toml").read_text()
-    assert 'formats = "ipynb"' in config
+    student_copy = generator.STUDENT / f"{SOURCES[0].stem}.ipynb"
+    assert load_jupytext_config(str(student_copy)).default_formats(str(student_copy)) == \
+        "student///ipynb"  # saved alone, never paired with a .py
     assert not list(generator.STUDENT.glob("*.py"))
     course = _load_script("run_course").course_notebooks()
     assert set(SOURCES) <= set(course)
@@ -282,13 +284,11 @@ def test_generation_is_idempotent_and_removes_only_untouched_orphans(tmp_path, o
 def test_a_student_notebook_holding_work_is_never_overwritten(tmp_path, one_exercise):
     generator.write_student_notebooks(tmp_path, [one_exercise])
     mine = tmp_path / f"{one_exercise.stem}.ipynb"
-    config = tmp_path / "jupytext.toml"
-    config.unlink()  # would be written again, were anything written
     _type_an_answer(mine)
     typed = mine.read_bytes()
     written, refusals = generator.write_student_notebooks(tmp_path, [one_exercise])
     assert written == [] and len(refusals) == 1
-    assert mine.read_bytes() == typed and not config.exists()  # nothing written at all
+    assert mine.read_bytes() == typed  # nothing written at all
     message = refusals[0]
     answer = 1 + next(i for i, c in enumerate(nbformat.read(mine, as_version=4).cells)
                       if c.metadata.get("nbgrader", {}).get("solution"))
