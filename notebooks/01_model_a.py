@@ -374,10 +374,15 @@ plt.show()
 # reaching the early time steps is small at first. Once the network learns to carry
 # information in its cell state, accuracy climbs quickly and levels off near 95%.
 #
-# Try it: the class and the loop above are yours to change. Delete `optimizer.zero_grad()`,
-# run that cell and then Steps 4 to 7 again: the gradients of all past batches pile up, and
-# every step follows their sum instead of the current batch's gradient. Delete
-# `optimizer.step()` instead, and the weights never change.
+# Try it: the class and the loop above are yours to change, and a whole run shows what each
+# of the five lines is for. Delete `optimizer.zero_grad()`, run that cell and then Steps 4
+# to 7 again: the gradients of all past batches pile up, every step follows their sum
+# instead of the current batch's gradient, and the log shows what that does to the loss and
+# the accuracy. Delete `optimizer.step()` instead, and the weights never change: the
+# accuracy stays where the untrained model started. Exercise 8, *the training loop*
+# (`notebooks/exercises/student/ex8_training_loop.ipynb`), then has you write the five lines
+# yourself, with a check that measures what each line did and names a slip as soon as it
+# happens.
 #
 # **Next:** Model B stacks a second LSTM layer; only Step 4 changes. The class and the loop
 # you wrote here come from the package from then on, as `lh.LSTMModel` and `lh.train`.

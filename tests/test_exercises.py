@@ -783,3 +783,271 @@ def test_the_assignments_command_refuses_an_unknown_exercise(capsys):
     error = capsys.readouterr().err
     assert error.startswith("error: no exercise called ex99_nothing; the exercises are ")
     assert "ex1_parameter_count" in error
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 8: the training loop. Each answer below is one slip in otherwise right code; the
+# check must name it. A wrong answer stops the check after two iterations, so these are quick.
+
+@pytest.fixture(scope="module")
+def mnist_batches():
+    """The notebook's data: 10,000 training images in shuffled batches of 100 and 1,000
+    test images in batches of 500, shaped (batch, 1, 28, 28) like a DataLoader's."""
+    import lstm_helpers as lh
+    train_images, train_labels = lh.mnist_tensors(train=True)
+    test_images, test_labels = lh.mnist_tensors(train=False)
+    return (lh.TensorBatches(train_images[:10_000].unsqueeze(1), train_labels[:10_000], 100,
+                             shuffle=True),
+            lh.TensorBatches(test_images[:1_000].unsqueeze(1), test_labels[:1_000], 500))
+
+
+def _iteration(order="ZFLBS", *, view=True, sizes=None, returns="item"):
+    """A train_step that runs its lines in ``order``: Z zero_grad, F forward, L loss,
+    B backward, S step (a letter left out is a line forgotten, one written twice runs
+    twice). ``sizes`` replaces (seq_dim, input_dim) in the view; ``returns`` picks what it
+    returns."""
+    def train_step(model, criterion, optimizer, images, labels, seq_dim, input_dim):
+        if view:
+            images = images.view(*(sizes or (-1, seq_dim, input_dim)))
+        actions = {"Z": lambda: optimizer.zero_grad(),
+                   "F": lambda: state.__setitem__("outputs", model(images)),
+                   "L": lambda: state.__setitem__("loss", criterion(state["outputs"], labels)),
+                   "B": lambda: state["loss"].backward(retain_graph=True),
+                   "S": lambda: optimizer.step()}
+        state = {}
+        for letter in order:
+            actions[letter]()
+        loss = state.get("loss")
+        return {"item": lambda: loss.item(), "tensor": lambda: loss,
+                "none": lambda: None}[returns]()
+    return train_step
+
+
+def _backward_before_the_loss(model, criterion, optimizer, images, labels, seq_dim, input_dim):
+    images = images.view(-1, seq_dim, input_dim)
+    optimizer.zero_grad()
+    outputs = model(images)
+    loss.backward()  # noqa: F821 (the slip: this batch's loss is computed on the next line)
+    loss = criterion(outputs, labels)
+    optimizer.step()
+    return loss.item()
+
+
+def _previous_batchs_loss():
+    """Backward on the loss kept from the previous call (computed after its step, so no
+    error is raised: the weights have not changed since)."""
+    kept = []
+
+    def train_step(model, criterion, optimizer, images, labels, seq_dim, input_dim):
+        x = images.view(-1, seq_dim, input_dim)
+        optimizer.zero_grad()
+        (kept.pop() if kept else criterion(model(x), labels)).backward()
+        optimizer.step()
+        kept.append(criterion(model(x), labels))
+        return kept[-1].item()
+    return train_step
+
+
+def _previous_batchs_loss_again():
+    """Backward on the previous call's loss, which was already backpropagated: an error."""
+    kept = []
+
+    def train_step(model, criterion, optimizer, images, labels, seq_dim, input_dim):
+        optimizer.zero_grad()
+        loss = criterion(model(images.view(-1, seq_dim, input_dim)), labels)
+        (kept[-1] if kept else loss).backward()
+        optimizer.step()
+        kept.append(loss)
+        return loss.item()
+    return train_step
+
+
+def _backward_twice_without_retaining(model, criterion, optimizer, images, labels, seq_dim,
+                                      input_dim):
+    optimizer.zero_grad()
+    loss = criterion(model(images.view(-1, seq_dim, input_dim)), labels)
+    loss.backward()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _with(before=None, *, grad=True, backward_on=None, criterion=None, update=None,
+          returns_after_step=False):
+    """A right iteration with one change: ``before(model)`` first, gradients off, backward
+    on ``backward_on(loss, logits)``, another ``criterion``, a hand-made ``update`` instead
+    of the optimizer's step, or the loss after the step returned."""
+    def train_step(model, criterion_given, optimizer, images, labels, seq_dim, input_dim):
+        if before:
+            before(model)
+        x = images.view(-1, seq_dim, input_dim)
+        optimizer.zero_grad()
+        with torch.set_grad_enabled(grad):
+            logits = model(x)
+            loss = (criterion or criterion_given)(logits, labels)
+        (backward_on(loss, logits) if backward_on else loss).backward()
+        if update:
+            update(model)
+        else:
+            optimizer.step()
+        if returns_after_step:
+            return criterion_given(model(x), labels).item()
+        return loss.item()
+    return train_step
+
+
+def _by_hand(model):
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter -= 0.1 * parameter.grad
+
+
+@pytest.mark.parametrize("answer, status, phrases", [
+    (..., Status.NOT_DONE, ["placeholder"]),
+    (lambda *args: ..., Status.NOT_DONE, ["placeholder"]),
+    (_iteration(returns="none"), Status.NOT_DONE, ["`return` line"]),
+    ("train_step", Status.WRONG, ["should be a function"]),
+    (_iteration("ZFLB"), Status.WRONG, ["Step forgotten", "every weight is exactly what it was"]),
+    (_iteration("FLBS"), Status.WRONG, ["zero_grad forgotten", "the gradients accumulate",
+                                        "from iteration 2 on"]),
+    (_iteration("FLB"), Status.WRONG, ["Step forgotten", "zero_grad forgotten"]),
+    (_backward_before_the_loss, Status.WRONG, ["UnboundLocalError",
+                                               "Backward before the loss of this batch"]),
+    (_previous_batchs_loss(), Status.WRONG, ["Backward on the loss of an earlier batch",
+                                             "in iteration 2"]),
+    (_previous_batchs_loss_again(), Status.WRONG, ["In iteration 2",
+                                                   "Backward on the loss of an earlier batch"]),
+    (_iteration("ZFLS"), Status.WRONG, ["Backward forgotten", "never change"]),
+    (_iteration("ZFLSB"), Status.WRONG, ["Step before backward", "found .grad empty"]),
+    (_iteration("FLSB"), Status.WRONG, ["modified by an inplace operation",
+                                        "Step before backward"]),
+    (_iteration("FLBZS"), Status.WRONG, ["cleared between backward and step"]),
+    (_iteration("ZFLBBS"), Status.WRONG, ["Backward ran 2 times in iteration 1"]),
+    (_backward_twice_without_retaining, Status.WRONG, ["Backward twice"]),
+    (_iteration("ZFLBSS"), Status.WRONG, ["Step ran 2 times in iteration 1"]),
+    (_iteration("ZFLBS", view=False), Status.WRONG, ["(100, 1, 28, 28)",
+                                                     "view them as (batch, seq_dim, input_dim)"]),
+    (_with(lambda model: model.eval()), Status.WRONG, ["ran in evaluation mode"]),
+    (_with(grad=False), Status.WRONG, ["gradients switched off", "right for evaluation"]),
+    (_with(backward_on=lambda loss, logits: torch.tensor(loss.item())), Status.WRONG,
+     ["not the loss tensor itself"]),
+    (_with(backward_on=lambda loss, logits: logits), Status.WRONG, ["tensor of many numbers"]),
+    (_with(criterion=nn.CrossEntropyLoss()), Status.WRONG, ["criterion passed to train_step"]),
+    (_with(update=_by_hand), Status.WRONG, ["The weights changed", "never stepped"]),
+    (_iteration(returns="tensor"), Status.WRONG, [".item()"]),
+    (_with(returns_after_step=True), Status.WRONG, ["the one of this batch before the step"]),
+    (lambda *args: 2.3, Status.WRONG, ["never called"]),
+])
+def test_check_train_step_names_each_slip(mnist_batches, answer, status, phrases):
+    _expect(checks.check_train_step(answer, mnist_batches[0]), status, *phrases)
+
+
+def test_check_train_step_passes_every_right_order(mnist_batches):
+    train_batches = mnist_batches[0]
+    _expect(checks.check_train_step(_iteration("FLBSZ"), train_batches), Status.PASSED,
+            "100 iterations", "this batch's gradient alone")
+    hidden = checks.ex8_training_loop.hidden_check_train_step
+    _expect(hidden(_iteration("FZLBS"), train_batches), Status.PASSED, "14 time steps")
+    _expect(hidden(_with(lambda model: model.train()), train_batches), Status.PASSED)
+
+
+def _batch_size_written(model, criterion, optimizer, images, labels, seq_dim, input_dim):
+    images = images.view(100, seq_dim, input_dim)  # the slip: 100 written into the code
+    optimizer.zero_grad()
+    loss = criterion(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _squeezed(model, criterion, optimizer, images, labels, seq_dim, input_dim):
+    optimizer.zero_grad()
+    loss = criterion(model(images.squeeze(1)), labels)  # always 28 rows of 28 pixels
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@pytest.mark.parametrize("answer, phrase", [
+    (_iteration(sizes=(-1, 28, 28)), "seq_dim=14 and input_dim=56"),
+    (_squeezed, "Take both sizes from the arguments"),
+    (_batch_size_written, "a batch of 37 images"),
+])
+def test_sizes_written_into_train_step_fail_the_hidden_check_only(mnist_batches, answer, phrase):
+    _expect(checks.check_train_step(answer, mnist_batches[0]), Status.PASSED)
+    _expect(checks.ex8_training_loop.hidden_check_train_step(answer, mnist_batches[0]),
+            Status.WRONG, phrase)
+
+
+def _evaluation(*, mode=True, no_grad=True, restore=True, returns="item", sizes=None,
+                then=None):
+    """A test_loss with one change: no ``mode`` switch to eval, gradients on (``no_grad``
+    False), the model not put back into training mode, another return value, fixed view
+    ``sizes``, or ``then(model, loss)`` run after the measurement."""
+    def test_loss(model, criterion, images, labels, seq_dim, input_dim):
+        if mode:
+            model.eval()
+        with torch.set_grad_enabled(not no_grad):
+            loss = criterion(model(images.view(*(sizes or (-1, seq_dim, input_dim)))), labels)
+        if then:
+            then(model, loss)
+        if restore:
+            model.train()
+        return {"item": lambda: loss.item(), "tensor": lambda: loss,
+                "per image": lambda: loss.item() / len(labels), "none": lambda: None}[returns]()
+    return test_loss
+
+
+def _steps(model, loss):
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+
+
+@pytest.mark.parametrize("answer, status, phrases", [
+    (..., Status.NOT_DONE, ["placeholder"]),
+    (lambda *args: ..., Status.NOT_DONE, ["placeholder"]),
+    (_evaluation(returns="none"), Status.NOT_DONE, ["`return` line"]),
+    (3, Status.WRONG, ["should be a function"]),
+    (_evaluation(mode=False), Status.WRONG, ["ran in training mode during evaluation"]),
+    (_evaluation(no_grad=False), Status.WRONG, ["Gradients were recorded during evaluation"]),
+    (_evaluation(mode=False, no_grad=False), Status.WRONG, ["training mode", "Gradients"]),
+    (_evaluation(restore=False), Status.WRONG, ["handed back in evaluation mode"]),
+    (_evaluation(no_grad=False, then=lambda model, loss: loss.backward()), Status.WRONG,
+     ["changed the gradients"]),
+    (_evaluation(then=_steps), Status.WRONG, ["changed the weights"]),
+    (_evaluation(returns="tensor"), Status.WRONG, [".item()"]),
+    (_evaluation(returns="per image"), Status.WRONG, ["cross entropy there is"]),
+    (_evaluation(sizes=(-1, 1, 28, 28)), Status.WRONG,
+     ["view them as (batch, seq_dim, input_dim)"]),
+    (lambda *args: 2.3, Status.WRONG, ["never called"]),
+    (_evaluation(), Status.PASSED, ["Before iterations 0, 10, 20", "training mode"]),
+])
+def test_check_test_loss_names_each_slip(mnist_batches, answer, status, phrases):
+    _expect(checks.check_test_loss(answer, *mnist_batches), status, *phrases)
+
+
+def test_a_test_loss_with_sizes_written_in_fails_the_hidden_check_only(mnist_batches):
+    answer = _evaluation(sizes=(-1, 28, 28))
+    _expect(checks.check_test_loss(answer, *mnist_batches), Status.PASSED)
+    hidden = checks.ex8_training_loop.hidden_check_test_loss
+    _expect(hidden(answer, *mnist_batches), Status.WRONG, "seq_dim=14 and input_dim=56")
+    _expect(hidden(_evaluation(), *mnist_batches), Status.PASSED, "37 images and of one")
+
+
+def test_the_training_loop_checks_leave_the_random_state_and_hooks_alone(mnist_batches):
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    models = []
+    answer = _evaluation(then=lambda model, loss: models.append(model))
+    _expect(checks.check_test_loss(answer, *mnist_batches), Status.PASSED)
+    _expect(checks.check_train_step(_iteration("FLB"), mnist_batches[0]), Status.WRONG)
+    assert torch.equal(torch.get_rng_state(), state)
+    model = models[0]
+    assert not model._forward_pre_hooks
+    assert all(not parameter._backward_hooks for parameter in model.parameters())
+
+
+def test_the_training_loop_checks_refuse_a_broken_set_up():
+    with pytest.raises(TypeError, match="train_batches"):
+        checks.check_train_step(_iteration(), [])
+    with pytest.raises(TypeError, match="MNIST batches"):
+        checks.check_test_loss(_evaluation(), [(torch.zeros(4, 3), torch.zeros(4))], [])

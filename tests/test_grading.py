@@ -10,8 +10,9 @@ subprocesses from the repository root (so nbgrader reads the course's nbgrader_c
 * ``solution``: the instructor's answers typed into the student notebook: full marks;
 * ``wrong``: the solution with a typical wrong answer in place of one (or two), among them the three loopholes the plain checks once
   let through (a model built inside exercise 1's formula; ``squeeze()`` without a dimension
-  in exercise 3; counts of one test set written into exercise 5's loop) and answers that pass
-  the visible check but not the hidden tests (exercises 4 and 6);
+  in exercise 3; counts of one test set written into exercise 5's loop), answers that pass
+  the visible check but not the hidden tests (exercises 4 and 6), and a training step that
+  never clears its gradients (exercise 8);
 * ``cheat``: the committed student notebook, its check cells edited to print the success
   message and an answer cell that removes nbgrader's environment variable: zero.
 
@@ -87,12 +88,21 @@ WRONG_ANSWERS = {  # exercise -> {answer cell's grade id: the cell a student han
     "ex7_slow_start": {"answer-make_optimizer": (
         "def make_optimizer(model):\n"
         "    return torch.optim.SGD(model.parameters(), lr=0.1)")},
+    "ex8_training_loop": {"answer-train_step": (  # part (a) wrong, part (b) right
+        "def train_step(model, criterion, optimizer, images, labels, seq_dim, input_dim):\n"
+        "    images = images.view(-1, seq_dim, input_dim)\n"
+        "    outputs = model(images)\n"
+        "    loss = criterion(outputs, labels)\n"
+        "    loss.backward()\n"
+        "    optimizer.step()\n"
+        "    return loss.item()")},
 }
 MAX_SCORE = {"ex1_parameter_count": 1, "ex2_last_time_step": 2, "ex3_input_shapes": 2,
              "ex4_one_device": 1, "ex5_evaluation_loop": 1, "ex6_bidirectional": 1,
-             "ex7_slow_start": 1}
+             "ex7_slow_start": 1, "ex8_training_loop": 2}
 EXPECTED = {"solution": MAX_SCORE,
-            "wrong": {**dict.fromkeys(MAX_SCORE, 0), "ex2_last_time_step": 1},
+            "wrong": {**dict.fromkeys(MAX_SCORE, 0), "ex2_last_time_step": 1,
+                      "ex8_training_loop": 1},
             "cheat": dict.fromkeys(MAX_SCORE, 0)}
 COLLECTED_FROM_A_FOLDER = "ex1_parameter_count"  # handed in as files: nbgrader zip_collect
 
@@ -236,6 +246,18 @@ def test_hidden_tests_run_in_grading_only(graded):
                       for output in cell.get("outputs", []))
     assert "Correct: Exercise 6 (bidirectional LSTM)" in outputs  # the visible check passed
     assert "Not yet: Exercise 6 (bidirectional LSTM), other sizes" in outputs
+
+
+@pytest.mark.skipif("ex8_training_loop" not in SOURCES, reason="exercise 8 not graded")
+def test_a_graded_slip_is_named_and_the_other_part_still_scores(graded):
+    course, _ = graded
+    autograded = nbformat.read(course.root / "autograded" / "wrong" / "ex8_training_loop"
+                               / "ex8_training_loop.ipynb", as_version=4)
+    outputs = "".join(str(output) for cell in autograded.cells
+                      for output in cell.get("outputs", []))
+    assert "Not yet: Exercise 8 (one training iteration)" in outputs
+    assert "zero_grad forgotten: the gradients accumulate" in outputs
+    assert "Correct: Exercise 8 (evaluation between iterations)" in outputs
 
 
 def test_the_committed_student_notebooks_are_nbgraders_release(graded):

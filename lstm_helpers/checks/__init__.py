@@ -9,6 +9,8 @@ Every public name of every exercise module (its ``__all__``) is available here, 
 writes ``from lstm_helpers import checks`` and then ``checks.check_parameter_count(...)``;
 the hidden checks are reached through their module, ``checks.ex1_parameter_count.*``. A new
 exercise is one new module ``exN_name.py`` here, found by the loop below, and one notebook.
+The other modules are set-up the exercise modules share: :mod:`.feedback` (every check), and
+:mod:`.training_watch` (hooks that watch a training step, for exercise 8).
 """
 
 from __future__ import annotations
