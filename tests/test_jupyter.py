@@ -217,6 +217,7 @@ def server(tmp_path_factory):
     running.stop()
 
 
+@pytest.mark.slow
 def test_the_server_runs_with_jupytext_and_refuses_requests_without_the_token(server):
     assert server.api("GET", "status")["kernels"] == 0
     assert requests.get(f"{server.url}/api/contents", timeout=30).status_code == 403
@@ -225,6 +226,7 @@ def test_the_server_runs_with_jupytext_and_refuses_requests_without_the_token(se
     assert "TextFileContentsManager" in log
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not COURSE_NOTEBOOKS, reason="no course notebook yet")
 @pytest.mark.parametrize("notebook", COURSE_NOTEBOOKS, ids=_rel)
 def test_each_notebook_opens_as_ipynb_and_as_py_with_the_same_cells_and_outputs(server, notebook):
@@ -247,6 +249,7 @@ def test_each_notebook_opens_as_ipynb_and_as_py_with_the_same_cells_and_outputs(
                 if c["cell_type"] == "code"] == outputs
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not COURSE_NOTEBOOKS, reason="no course notebook yet")
 def test_saving_either_file_through_the_server_updates_its_pair(server):
     folder = server.root / "scratch"
@@ -283,6 +286,7 @@ def _first_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]
     return code[:1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not COURSE_NOTEBOOKS, reason="no course notebook yet")
 @pytest.mark.parametrize("notebook", COURSE_NOTEBOOKS, ids=_rel)
 def test_a_kernel_started_by_the_server_runs_the_first_cells(server, notebook):
