@@ -28,13 +28,17 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    if not hasattr(config.option, "nbval"):  # nbval not loaded (-p no:nbval)
+        return
     if not config.getoption("--no-nbval") and not config.option.nbval_lax:
         config.option.nbval = True
 
 
 def pytest_collection_modifyitems(config, items):
-    from nbval.plugin import IPyNbCell
-
+    try:
+        from nbval.plugin import IPyNbCell
+    except ImportError:
+        return
     for item in items:
         if isinstance(item, IPyNbCell):  # executes a notebook in a kernel: minutes
             item.add_marker(pytest.mark.slow)

@@ -87,7 +87,7 @@ class History:
 
 def as_sequences(images: torch.Tensor, labels: torch.Tensor, seq_dim: int = IMAGE_SIZE,
                  input_dim: int = IMAGE_SIZE) -> torch.Tensor:
-    """``images`` viewed as a batch-first (batch, seq_dim, input_dim) batch, after checking
+    """``images`` as a batch-first (batch, seq_dim, input_dim) batch (a view), after checking
     that it is one image per label.
 
     Accepted: a batch of ``len(labels)`` images of ``seq_dim * input_dim`` values each,
@@ -129,7 +129,7 @@ def as_sequences(images: torch.Tensor, labels: torch.Tensor, seq_dim: int = IMAG
         raise ValueError(
             f"images of shape {shape} are not a batch of {seq_dim} x {input_dim} images: each "
             f"image must be {seq_dim} time steps of {input_dim} values, as in {layouts}.")
-    return images.view(batch, seq_dim, input_dim)
+    return images.reshape(batch, seq_dim, input_dim)  # a view unless the layout needs a copy
 
 
 def _model_device(model: nn.Module) -> torch.device:
