@@ -1,25 +1,41 @@
 """Helpers for the course "LSTM networks with PyTorch": data, models, training, plots."""
 
 from .checkpoints import CheckpointError, checkpoint_callback, load_checkpoint, save_checkpoint
-from .data import (IMAGE_SIZE, TensorBatches, load_mnist, mnist_batches, mnist_dataloaders,
-                   mnist_tensors)
+from .data import (
+    IMAGE_SIZE,
+    TensorBatches,
+    load_mnist,
+    mnist_batches,
+    mnist_dataloaders,
+    mnist_tensors,
+)
 from .devices import describe_device, fits_on_device, pick_device
-from .download import ChecksumError, MNISTDataError, ensure_mnist, resolve_root
+from .download import ChecksumError, DataRoot, MNISTDataError, ensure_mnist, resolve_root
 from .experiments import LSTM_RECIPES, RNN_RECIPES, Recipe, run_recipe
 from .models import LSTMModel, RNNModel
 from .parameters import count_parameters, describe_parameters, parameter_shapes
 from .plots import plot_accuracy_curves, plot_digit_as_sequence, plot_history
-from .training import Evaluation, History, evaluate, set_seed, train
+from .training import (
+    Evaluation,
+    History,
+    TrainingDivergedError,
+    as_sequences,
+    evaluate,
+    set_seed,
+    train,
+)
 
 __all__ = [
     # data and downloads
     "IMAGE_SIZE", "TensorBatches", "load_mnist", "mnist_batches", "mnist_dataloaders",
-    "mnist_tensors", "ChecksumError", "MNISTDataError", "ensure_mnist", "resolve_root",
+    "mnist_tensors", "ChecksumError", "DataRoot", "MNISTDataError", "ensure_mnist",
+    "resolve_root",
     # models and their parameters
     "LSTMModel", "RNNModel", "count_parameters", "describe_parameters", "parameter_shapes",
     # training, runs and devices
-    "Evaluation", "History", "evaluate", "set_seed", "train", "Recipe", "run_recipe",
-    "LSTM_RECIPES", "RNN_RECIPES", "pick_device", "describe_device", "fits_on_device",
+    "Evaluation", "History", "TrainingDivergedError", "as_sequences", "evaluate", "set_seed",
+    "train", "Recipe", "run_recipe", "LSTM_RECIPES", "RNN_RECIPES", "pick_device",
+    "describe_device", "fits_on_device",
     # checkpoints
     "CheckpointError", "checkpoint_callback", "load_checkpoint", "save_checkpoint",
     # plots

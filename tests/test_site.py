@@ -142,6 +142,7 @@ def site(tmp_path_factory) -> dict:
     return {"dir": out, "result": result, "seconds": seconds}
 
 
+@pytest.mark.slow
 def test_site_builds_strict_without_warnings(site):
     result = site["result"]
     log = result.stdout + result.stderr
@@ -151,6 +152,7 @@ def test_site_builds_strict_without_warnings(site):
     assert (site["dir"] / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_diagrams_are_reproducible_and_self_contained(site):
     """The built SVGs equal a fresh drawing, byte for byte, and reference nothing remote."""
     from site_hooks import diagrams
@@ -174,6 +176,7 @@ def test_diagrams_are_reproducible_and_self_contained(site):
         assert "@font-face" not in text and "<text" not in text  # glyphs drawn as paths
 
 
+@pytest.mark.slow
 def test_mathjax_is_served_from_the_site(site):
     from site_hooks import mathjax
 
@@ -193,6 +196,7 @@ def _broken_notebook() -> nbformat.NotebookNode:
     return notebook
 
 
+@pytest.mark.slow
 def test_a_stored_cell_error_fails_the_build(tmp_path):
     """A copy of the site whose only notebook stored an error: the build stops, naming it."""
     for name in ("mkdocs.yml", "docs", "site_hooks"):
@@ -307,6 +311,7 @@ def visit(browser, url: str) -> dict:
     return log
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("src", nav_pages())
 def test_page_in_browser(browser, server, src):
     url = server + page_url(src)
@@ -342,6 +347,7 @@ def test_page_in_browser(browser, server, src):
         page.close()
 
 
+@pytest.mark.slow
 def test_notebook_pages_offer_their_ipynb(browser, server):
     """Each notebook page links its .ipynb; the file served is the stored notebook."""
     notebook_pages = [src for src in nav_pages() if src.endswith(".ipynb")]
