@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))  # classroom/ is found from the repository root
 
-from classroom.placeholders import generate_assignment_preprocessors
+from classroom.placeholders import generate_assignment_preprocessors  # noqa: E402
 
 c = get_config()  # noqa: F821 (defined by the traitlets loader that reads this file)
 

@@ -1,7 +1,7 @@
 """JupyterHub for a class on one machine: every student a real local user, every server the
 course's environment.
 
-    sudo make hub            # = cd <course> && sudo .venv/bin/jupyterhub -f classroom/jupyterhub_config.py
+    sudo make hub   # = cd <course> && sudo .venv/bin/jupyterhub -f classroom/jupyterhub_config.py
 
 Set-up the teacher does once (docs/teachers.md, "A class on one machine", step by step):
 

@@ -41,13 +41,13 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classroom.assignments import (
+from classroom.assignments import (  # noqa: E402 (after the sys.path line)
     KERNELSPEC,
     exercise_sources,
     language_info,
     released_notebooks,
 )
-from classroom.markers import SolutionMarkerError
+from classroom.markers import SolutionMarkerError  # noqa: E402
 
 EXERCISES = ROOT / "notebooks" / "exercises"
 STUDENT = EXERCISES / "student"
@@ -113,7 +113,8 @@ def student_changes(path: Path, new_text: str | None = None) -> str | None:
         return None
     if new_text is not None:
         new = json.loads(new_text)["cells"]
-        differ = [str(number) for number, (a, b) in enumerate(zip(cells, new), start=1)
+        pairs = zip(cells, new, strict=False)  # a changed notebook may have more or fewer cells
+        differ = [str(number) for number, (a, b) in enumerate(pairs, start=1)
                   if (a["cell_type"], "".join(a["source"]))
                   != (b["cell_type"], "".join(b["source"]))]
         if len(cells) != len(new):
@@ -121,7 +122,8 @@ def student_changes(path: Path, new_text: str | None = None) -> str | None:
                     + (f", and cells {', '.join(differ)} differ" if differ else ""))
         if len(differ) == 1:
             return f"cell {differ[0]} (counting from the top) was changed"
-        return f"cells {', '.join(differ[:-1])} and {differ[-1]} (counting from the top) were changed"
+        return (f"cells {', '.join(differ[:-1])} and {differ[-1]} (counting from the top) "
+                f"were changed")
     return "its cells were changed after it was generated"
 
 

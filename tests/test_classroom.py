@@ -56,8 +56,9 @@ CELL_S = 300
 # The nbgitpuller link.
 
 def test_the_link_follows_nbgitpullers_format_and_escapes_every_value():
-    link = gitpuller_link("https://hub.example.org/course/", "https://git.example.org/a b/lstm-course.git",
-                          "spring&2027", "notebooks/exercises/student/ex1_parameter_count.ipynb")
+    link = gitpuller_link("https://hub.example.org/course/",
+                          "https://git.example.org/a b/lstm-course.git", "spring&2027",
+                          "notebooks/exercises/student/ex1_parameter_count.ipynb")
     parts = urlsplit(link)
     assert (parts.scheme, parts.netloc, parts.path) == (
         "https", "hub.example.org", "/course/hub/user-redirect/git-pull")

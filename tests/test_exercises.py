@@ -29,10 +29,10 @@ from pathlib import Path
 from unittest import mock
 
 import jupytext
-from jupytext.config import load_jupytext_config
 import nbformat
 import pytest
 import torch
+from jupytext.config import load_jupytext_config
 from torch import nn
 
 from classroom import assignments, markers

@@ -8,11 +8,11 @@ subprocesses from the repository root (so nbgrader reads the course's nbgrader_c
 ``nbgrader generate_feedback`` and ``nbgrader export`` to CSV. Three submissions per exercise:
 
 * ``solution``: the instructor's answers typed into the student notebook: full marks;
-* ``wrong``: the solution with a typical wrong answer in place of one (or two), among them the three loopholes the plain checks once
-  let through (a model built inside exercise 1's formula; ``squeeze()`` without a dimension
-  in exercise 3; counts of one test set written into exercise 5's loop), answers that pass
-  the visible check but not the hidden tests (exercises 4 and 6), and a training step that
-  never clears its gradients (exercise 8);
+* ``wrong``: the solution with a typical wrong answer in place of one (or two), among them
+  the three loopholes the plain checks once let through (a model built inside exercise 1's
+  formula; ``squeeze()`` without a dimension in exercise 3; counts of one test set written
+  into exercise 5's loop), answers that pass the visible check but not the hidden tests
+  (exercises 4 and 6), and a training step that never clears its gradients (exercise 8);
 * ``cheat``: the committed student notebook, its check cells edited to print the success
   message and an answer cell that removes nbgrader's environment variable: zero.
 

@@ -191,5 +191,7 @@ def hidden_check_parameter_count(count_parameters) -> Feedback:
         lambda: _judge(count_parameters, HIDDEN_CASES,
                        lambda sizes: lstm_count(*sizes[:3]) + sizes[1] * sizes[3] + sizes[3],
                        title))
-    return problem if problem is not None else passed(title, f"The formula also holds on {len(HIDDEN_CASES)} further "
-                                    f"sizes.")
+    if problem is not None:
+        return problem
+    return passed(title, f"The formula also holds on {len(HIDDEN_CASES)} further "
+                         f"sizes.")

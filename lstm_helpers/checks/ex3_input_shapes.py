@@ -135,9 +135,11 @@ def check_batch_first_input(batch_first_input: Callable[[torch.Tensor], torch.Te
     problem = first_problem(
         lambda: _batch_first_problem(batch_first_input, image_batch(7), title),
         lambda: _batch_first_problem(batch_first_input, image_batch(1, seed=1), title))
-    return problem if problem is not None else passed(title, "(batch, 28, 28): 28 time steps of one 28-pixel row each, "
-                                    "which is what the models of this course take (checked on "
-                                    "batches of 7 images and of 1).")
+    if problem is not None:
+        return problem
+    return passed(title, "(batch, 28, 28): 28 time steps of one 28-pixel row each, "
+                         "which is what the models of this course take (checked on "
+                         "batches of 7 images and of 1).")
 
 
 def check_seq_first_input(seq_first_input: Callable[[torch.Tensor], torch.Tensor]) -> Feedback:
@@ -151,10 +153,12 @@ def check_seq_first_input(seq_first_input: Callable[[torch.Tensor], torch.Tensor
     problem = first_problem(
         lambda: _seq_first_problem(seq_first_input, image_batch(7), title),
         lambda: _seq_first_problem(seq_first_input, image_batch(1, seed=1), title))
-    return problem if problem is not None else passed(title, "(28, batch, 28): time first, and step t holds row t of "
-                                    "every image. Moving an axis needs permute (or transpose); "
-                                    "view and reshape would only re-cut the numbers in memory "
-                                    "order.")
+    if problem is not None:
+        return problem
+    return passed(title, "(28, batch, 28): time first, and step t holds row t of "
+                         "every image. Moving an axis needs permute (or transpose); "
+                         "view and reshape would only re-cut the numbers in memory "
+                         "order.")
 
 
 def hidden_check_batch_first_input(batch_first_input) -> Feedback:

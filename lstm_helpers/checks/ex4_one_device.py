@@ -116,9 +116,11 @@ def check_one_device(prepare: Callable) -> Feedback:
     """
     problem = first_problem(lambda: _not_a_function(TITLE, prepare),
                             lambda: _prepare_problem(prepare, SIZES, IMAGES, TITLE))
-    return problem if problem is not None else passed(TITLE, "Model, input and both states landed on the device asked "
-                                    "for, and the LSTM runs there. (Checked on PyTorch's 'meta' "
-                                    "device, so it holds on a GPU as well.)")
+    if problem is not None:
+        return problem
+    return passed(TITLE, "Model, input and both states landed on the device asked "
+                         "for, and the LSTM runs there. (Checked on PyTorch's 'meta' "
+                         "device, so it holds on a GPU as well.)")
 
 
 def hidden_check_one_device(prepare: Callable) -> Feedback:
@@ -126,4 +128,6 @@ def hidden_check_one_device(prepare: Callable) -> Feedback:
     title = TITLE + ", other sizes"
     problem = first_problem(lambda: _not_a_function(title, prepare), *(
         lambda case=case: _prepare_problem(prepare, *case, title) for case in HIDDEN_CASES))
-    return problem if problem is not None else passed(title, "Right for other model sizes and batch sizes too.")
+    if problem is not None:
+        return problem
+    return passed(title, "Right for other model sizes and batch sizes too.")

@@ -158,9 +158,11 @@ def check_accuracy_function(accuracy: Callable[[nn.Module, Iterable], float]) ->
     counted over all images (no floor division, no per-batch average, nothing hard-coded).
     """
     problem = _loop_problem(accuracy, TEST_SETS, TITLE)
-    return problem if problem is not None else passed(TITLE, "Eval mode, no gradients, and a float percentage counted "
-                                    "over every image, on two test sets. (lh.evaluate does the "
-                                    "same and also restores the model's previous mode.)")
+    if problem is not None:
+        return problem
+    return passed(TITLE, "Eval mode, no gradients, and a float percentage counted "
+                         "over every image, on two test sets. (lh.evaluate does the "
+                         "same and also restores the model's previous mode.)")
 
 
 def hidden_check_accuracy_function(accuracy: Callable) -> Feedback:

@@ -129,9 +129,11 @@ def check_bidirectional(model_class: type) -> Feedback:
     """
     problem = first_problem(lambda: _not_a_class(TITLE, model_class),
                             lambda: _bidirectional_problem(model_class, SIZES, BATCH, TITLE))
-    return problem if problem is not None else passed(TITLE, "Both directions read the whole image, and the readout sees "
-                                    "the forward state after the last row and the backward "
-                                    "state after the first.")
+    if problem is not None:
+        return problem
+    return passed(TITLE, "Both directions read the whole image, and the readout sees "
+                         "the forward state after the last row and the backward "
+                         "state after the first.")
 
 
 def hidden_check_bidirectional(model_class: type) -> Feedback:
@@ -140,4 +142,6 @@ def hidden_check_bidirectional(model_class: type) -> Feedback:
     problem = first_problem(lambda: _not_a_class(title, model_class), *(
         lambda case=case: _bidirectional_problem(model_class, *case, title)
         for case in HIDDEN_CASES))
-    return problem if problem is not None else passed(title, "Right for other sizes and a batch of one too.")
+    if problem is not None:
+        return problem
+    return passed(title, "Right for other sizes and a batch of one too.")

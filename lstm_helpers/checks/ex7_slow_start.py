@@ -84,5 +84,6 @@ def check_slow_start_fix(make_optimizer: Callable[[nn.Module], torch.optim.Optim
                       "optimizer that scales each parameter's step by its own gradient "
                       "history, with a small learning rate (a few thousandths), or a larger "
                       "forget-gate bias at the start, gets it moving.")
-    return passed(title, f"Same start as the baseline; after {SLOW_START_ITERS} iterations your fix "
-                    f"reaches test accuracy: {final:.2f}%, while plain SGD stays near 11%.")
+    return passed(title, f"Same start as the baseline; after {SLOW_START_ITERS} iterations your "
+                         f"fix reaches test accuracy: {final:.2f}%, while plain SGD stays near "
+                         f"11%.")
