@@ -94,7 +94,7 @@ def test_alt_text_is_made_from_the_titles():
     fig = lh.plot_history(history, "Model B: 2 LSTM layers")
     assert plots.alt_text(fig) == (
         "Model B: 2 LSTM layers. Left: training loss (cross-entropy loss against iteration; "
-        "lines: per batch, mean of 2). Right: test accuracy (test accuracy (%) against "
+        "lines: per batch; mean of 2). Right: test accuracy (test accuracy (%) against "
         "iteration).")
     fig, ax = plt.subplots()
     ax.set(title="Capacity against accuracy", xlabel="$\\theta$ parameters",
@@ -180,7 +180,8 @@ def test_a_clean_run_stores_each_figure_with_alt_text(clean_run):
     assert len(figures) == 2
     first, second = (output["data"] for output in figures)
     assert first["text/plain"] == "<Figure size 640x290 with 2 Axes>"
-    assert 'alt="Model A: 1 LSTM layer. Left: training loss' in first["text/html"]
+    assert ('alt="Model A: 1 LSTM layer. Left: training loss (cross-entropy loss against '
+            'iteration; lines: per batch; mean of 50)') in first["text/html"]
     assert 'alt="A parabola (y against x)."' in second["text/html"]
     assert second["text/plain"] == "<Figure size 640x360 with 1 Axes>"  # the course figsize
     for data in (first, second):
