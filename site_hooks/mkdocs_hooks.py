@@ -167,16 +167,7 @@ def _intro_boxes(notebook, page, files: Files) -> str:
              f"<p>{text}</p></div>")
     device = _build.get("devices", {}).get(notebook.src_uri)
     if device:
-        kind = device.split()[0]
-        if kind == "cpu":
-            where = ("on the CPU: no GPU was available to the run that stored them. On a "
-                     "machine with a CUDA or MPS GPU the same code runs on the GPU")
-        else:
-            where = f"on the GPU (<code>{html.escape(kind)}</code>)"
-        boxes += ('<div class="admonition info stored-run">'
-                  '<p class="admonition-title">Where these outputs were computed</p>'
-                  f"<p>The outputs on this page come from a run {where}. The stored run "
-                  f"printed <code>device: {html.escape(device)}</code>.</p></div>")
+        boxes += pages.stored_run_note(device)
     return boxes
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_text
 import re
 from dataclasses import dataclass, field
 
@@ -196,3 +197,22 @@ def asset_name(kind: str, texts: list[str]) -> str:
     """A content-addressed file name for joined CSS or JS, e.g. ``notebook.3f2a9c1e.css``."""
     digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:10]
     return f"notebook.{digest}.{kind}"
+
+
+def stored_run_note(device: str) -> str:
+    """An admonition saying on which device a notebook's stored outputs were computed.
+
+    Args:
+        device: what the stored run printed after ``device:``, e.g. ``"cpu (no CUDA or MPS
+            GPU found: ...)"`` or ``"cuda (NVIDIA H200, ...)"``.
+    """
+    kind = device.split()[0]
+    if kind == "cpu":
+        where = ("on the CPU: no GPU was available to the run that stored them. On a "
+                 "machine with a CUDA or MPS GPU the same code runs on the GPU")
+    else:
+        where = f"on the GPU (<code>{html_text.escape(kind)}</code>)"
+    return ('<div class="admonition info stored-run">'
+            '<p class="admonition-title">Where these outputs were computed</p>'
+            f"<p>The outputs on this page come from a run {where}. The stored run printed "
+            f"<code>device: {html_text.escape(device)}</code>.</p></div>")

@@ -490,6 +490,22 @@ def test_pages_module_cleans_a_notebook_page():
         {"level": 2, "id": "the-cell-state", "name": "The cell state c_t", "children": []}]
 
 
+def test_stored_run_note_names_the_device():
+    from site_hooks import notebooks, pages
+
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(device)", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output(
+        "stream", name="stdout", text="seed 0\ndevice: cuda (NVIDIA H200, 139 GiB)\n")]
+    notebook.cells = [cell]
+    device = notebooks.stored_device(notebook)
+    assert device == "cuda (NVIDIA H200, 139 GiB)"
+    note = pages.stored_run_note(device)
+    assert "on the GPU (<code>cuda</code>)" in note and "NVIDIA H200" in note
+    assert "on the CPU" in pages.stored_run_note("cpu (no CUDA or MPS GPU found)")
+    assert notebooks.stored_device(nbformat.v4.new_notebook()) is None
+
+
 # --- the browser ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
