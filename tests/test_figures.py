@@ -2,7 +2,8 @@
 
 The kernel tests run real Jupyter kernels (nbclient, nbval, scripts/run_course.py) with a
 hostile matplotlib set-up: a ``matplotlibrc`` that changes dpi, figure size, fonts, colours
-and the saved dpi, plus ``MPLBACKEND=Agg``. The stored outputs must be the same as in a
+and the saved dpi, ``MPLBACKEND=Agg``, and an IPython profile with other inline-backend
+formats and settings and a style applied at start-up. The stored outputs must be the same as in a
 clean environment, and nbval must pass (issue 14, case 2).
 """
 
@@ -63,16 +64,32 @@ def _figure_notebook() -> nbformat.NotebookNode:
     return notebook
 
 
+# ... and an IPython profile that asks for other figure formats, an inline-backend rc, and a
+# style applied when every kernel starts.
+HOSTILE_KERNEL_CONFIG = """\
+c.InlineBackend.figure_formats = {"svg", "retina"}
+c.InlineBackend.rc = {"figure.dpi": 50, "font.size": 4}
+c.InlineBackend.print_figure_kwargs = {"bbox_inches": None}
+"""
+HOSTILE_STARTUP = 'import matplotlib.pyplot as plt\nplt.style.use("dark_background")\n'
+
+
 @pytest.fixture
 def hostile_env(tmp_path, monkeypatch):
     """The environment of a user with their own matplotlib settings and MPLBACKEND=Agg."""
-    config = tmp_path / "mplconfig"
-    config.mkdir()
-    (config / "matplotlibrc").write_text(HOSTILE_RC)
-    monkeypatch.setenv("MPLCONFIGDIR", str(config))
+    # MATPLOTLIBRC rather than a fresh MPLCONFIGDIR: the font cache stays where it is (a
+    # kernel building it prints a notice, which is an output of its own).
+    rc_file = tmp_path / "matplotlibrc"
+    rc_file.write_text(HOSTILE_RC)
+    profile = tmp_path / "ipython" / "profile_default"
+    (profile / "startup").mkdir(parents=True)
+    (profile / "ipython_kernel_config.py").write_text(HOSTILE_KERNEL_CONFIG)
+    (profile / "startup" / "00-style.py").write_text(HOSTILE_STARTUP)
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("MATPLOTLIBRC", str(rc_file))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernels import this checkout's package
-    return config
+    return rc_file
 
 
 def _run(notebook, cwd: Path) -> nbformat.NotebookNode:
@@ -161,9 +178,10 @@ def test_outputs_do_not_depend_on_the_rc_dpi():
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory):
     """The figure notebook executed in a clean environment (no user rc, inline backend)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "MATPLOTLIBRC")}
-    config = tmp_path_factory.mktemp("clean-mplconfig")
-    env.update(MPLCONFIGDIR=str(config), PYTHONPATH=str(ROOT))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MPLBACKEND", "MATPLOTLIBRC", "IPYTHONDIR")}
+    env.update(PYTHONPATH=str(ROOT))
+    config = tmp_path_factory.mktemp("clean")
     old = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
@@ -191,6 +209,15 @@ def test_a_clean_run_stores_each_figure_with_alt_text(clean_run):
 
 @pytest.mark.slow
 def test_user_matplotlib_settings_change_no_stored_output(clean_run, hostile_env, tmp_path):
+    # the hostile settings do reach a kernel that has not imported the course yet ...
+    probe = nbformat.v4.new_notebook()
+    probe.cells = [nbformat.v4.new_code_cell(
+        "import matplotlib\nprint(matplotlib.get_backend(), matplotlib.rcParams['figure.dpi'],"
+        " matplotlib.rcParams['axes.facecolor'])")]
+    probe.metadata = _figure_notebook().metadata
+    printed = _run(probe, tmp_path).cells[0].outputs[0]["text"]
+    assert printed.lower().split() == ["agg", "150.0", "black"], printed
+    # ... and change nothing in what the course's notebooks store
     hostile = _run(_figure_notebook(), tmp_path)
     assert _figure_outputs(hostile) == _figure_outputs(clean_run)
     streams = [o for cell in hostile.cells for o in cell.outputs if o.output_type == "stream"]
