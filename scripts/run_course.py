@@ -55,6 +55,7 @@ def execute(source: Path) -> float:
     NotebookClient(notebook, timeout=3600, kernel_name=KERNEL_NAME, record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
+    check_figures_stored(notebook, path)
     notebook.metadata["kernelspec"] = kernelspec()
     nbformat.write(notebook, path)
     # Re-sync so the .py is not older than its freshly written .ipynb.
@@ -63,7 +64,29 @@ def execute(source: Path) -> float:
     return seconds
 
 
+def check_figures_stored(notebook: nbformat.NotebookNode, path: Path) -> None:
+    """Refuse to store a run in which a cell called ``plt.show()`` but kept no figure.
+
+    That is what a kernel without the inline backend does (a user's ``MPLBACKEND=Agg``):
+    it runs happily and stores nothing, and the site then shows no plot.
+
+    Raises:
+        RuntimeError: naming the first such cell; the notebook file is left as it was.
+    """
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type != "code" or "plt.show()" not in cell.source:
+            continue
+        if not any({"image/png", "text/html"} & set(o.get("data", {})) for o in cell.outputs):
+            raise RuntimeError(
+                f"{path.name}, cell {number} calls plt.show() but stored no figure: the "
+                "kernel did not display it (is MPLBACKEND set to a non-inline backend?). "
+                "Nothing was written.")
+
+
 def main(argv: list[str]) -> int:
+    # Kernels draw figures inline whatever the user's environment says (lstm_helpers.plots
+    # makes the same choice inside the kernel; check_figures_stored verifies it).
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     sys.path.insert(0, str(ROOT))
     from lstm_helpers import ensure_mnist, resolve_root
 
@@ -76,7 +99,8 @@ def main(argv: list[str]) -> int:
     for source in sources:
         seconds = execute(source)
         total += seconds
-        print(f"{source.relative_to(ROOT)}: {seconds:6.1f} s", flush=True)
+        shown = source.relative_to(ROOT) if source.is_relative_to(ROOT) else source
+        print(f"{shown}: {seconds:6.1f} s", flush=True)
     print(f"all {len(sources)} notebooks: {total:.1f} s ({total / 60:.1f} min)")
     return 0
 
