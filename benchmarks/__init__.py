@@ -1,5 +1,6 @@
 """Speed benchmarks of the course: the tutorial's pipeline, the course's, and the floor.
 
-Run them with ``python -m lstm_helpers bench`` (or ``make bench``); see
-:mod:`benchmarks.speed`. Not part of the test suite: timings need a quiet machine.
+Run them from the repository root with ``make bench`` (``python -m benchmarks.speed``); see
+:mod:`benchmarks.speed`. They import :mod:`lstm_helpers`, never the reverse: the package
+does not ship them. Not part of the test suite: timings need a quiet machine.
 """

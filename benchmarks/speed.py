@@ -22,9 +22,10 @@ other programs took more than 5% of a core (read from ``/proc/stat``) is repeate
 float32 and in bfloat16 for ``--accuracy-models`` (default A), to report what mixed
 precision does to the final accuracy.
 
-    python -m lstm_helpers bench            # or: make bench, python -m benchmarks.speed
+    python -m benchmarks.speed --help       # from the repository root; make bench runs it
 
-It prints a table and writes ``benchmarks/results/<host-kind>.json``. Run it on a quiet
+It prints a table and writes ``benchmarks/results/<host-kind>.json`` (or ``--output``, checked
+before any stage runs). Run it on a quiet
 machine: another program using the CPU at the same time slows the stages unevenly. With
 the defaults (500 iterations, best of 2, accuracy comparison for Model A) it takes about
 6 minutes on 2 CPU cores; ``make bench`` adds Model C's comparison: about 9 minutes.
@@ -47,6 +48,14 @@ import lstm_helpers as lh
 from benchmarks.host import describe_host, host_kind, machine_busy_seconds, own_cpu_seconds
 from benchmarks.memory import PeakMemory
 from benchmarks.tutorial_pipeline import TutorialLSTMModel, train_as_printed, tutorial_loaders
+from lstm_helpers.validation import (
+    non_negative_int,
+    non_negative_int_argument,
+    output_file,
+    output_file_argument,
+    positive_int,
+    positive_int_argument,
+)
 
 MODELS = {"A": 1, "B": 2, "C": 3}  # the tutorial's models: letter -> layer_dim
 INPUT_DIM, HIDDEN_DIM, OUTPUT_DIM = 28, 100, 10
@@ -55,6 +64,7 @@ DEFAULT_ITERS = 500    # per stage; a multiple of 500 keeps the tutorial's evalu
 DEFAULT_REPEATS = 2    # each stage runs this often; the fastest run counts
 DEFAULT_RETRIES = 1    # extra runs of a stage that other programs disturbed
 RESULTS = Path(__file__).resolve().parent / "results"
+CPU = torch.device("cpu")
 
 
 @dataclass
@@ -266,7 +276,7 @@ class Bench:
 
 
 def run_benchmark(models: str = "ABC", n_iters: int = DEFAULT_ITERS, root=None,
-                  device: torch.device = torch.device("cpu"), bf16: bool = True,
+                  device: torch.device = CPU, bf16: bool = True,
                   accuracy_iters: int = 3000, accuracy_models: str = "A",
                   retries: int = DEFAULT_RETRIES, repeats: int = DEFAULT_REPEATS,
                   log: Callable[[str], None] = print) -> dict:
@@ -280,12 +290,12 @@ def run_benchmark(models: str = "ABC", n_iters: int = DEFAULT_ITERS, root=None,
     for letter in models + accuracy_models:
         if letter not in MODELS:
             raise ValueError(f"unknown model {letter!r}: use letters of {''.join(MODELS)}")
-    if n_iters < EVAL_EVERY or n_iters % EVAL_EVERY:
+    if positive_int("--iters", n_iters) % EVAL_EVERY:
         raise ValueError(f"--iters must be a positive multiple of {EVAL_EVERY} (the "
                          f"tutorial's evaluation interval), got {n_iters}")
-    if accuracy_iters < 0 or retries < 0 or repeats < 1:
-        raise ValueError(f"--accuracy-iters and --retries must be 0 or positive and "
-                         f"--repeats positive, got {accuracy_iters}, {retries} and {repeats}")
+    non_negative_int("--accuracy-iters", accuracy_iters)
+    non_negative_int("--retries", retries)
+    positive_int("--repeats", repeats)
     bench = Bench(device, root, retries, log)
     host = describe_host(device)
     log(f"host: {host['cpu']}, {host['logical_cpus']} logical CPUs, torch {host['torch']} "
@@ -314,9 +324,19 @@ def run_benchmark(models: str = "ABC", n_iters: int = DEFAULT_ITERS, root=None,
     return results
 
 
+def results_path(output: Path | None, device: torch.device) -> Path:
+    """Where the results go: ``output``, or ``benchmarks/results/<host-kind>.json``.
+
+    Raises:
+        ValueError: the file cannot be written (see
+            :func:`lstm_helpers.validation.output_file`).
+    """
+    return output_file(output or RESULTS / f"{host_kind(device)}.json", "--output")
+
+
 def write_results(results: dict, output: Path | None, device: torch.device) -> Path:
     """Write ``results`` as JSON to ``output`` or ``benchmarks/results/<host-kind>.json``."""
-    path = output or RESULTS / f"{host_kind(device)}.json"
+    path = results_path(output, device)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
     return path
@@ -324,20 +344,13 @@ def write_results(results: dict, output: Path | None, device: torch.device) -> P
 
 def _iterations(text: str) -> int:
     try:
-        value = int(text)
-    except ValueError:
+        value = positive_int_argument(text)
+    except argparse.ArgumentTypeError:
         value = 0
     if value < EVAL_EVERY or value % EVAL_EVERY:
         raise argparse.ArgumentTypeError(
             f"expected a positive multiple of {EVAL_EVERY} (the tutorial's evaluation "
             f"interval, kept so the ratios are fair), got {text!r}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _count(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
@@ -348,23 +361,14 @@ def _letters(text: str) -> str:
     return letters
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {text!r}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The benchmark's options (shared by ``python -m lstm_helpers bench``)."""
+    """The benchmark's options."""
     parser.add_argument("--iters", type=_iterations, default=DEFAULT_ITERS, metavar="N",
                         help=f"iterations per stage, a multiple of {EVAL_EVERY} "
                              f"(default {DEFAULT_ITERS}; with the other defaults the whole "
                              f"benchmark takes about 6 minutes on 2 CPU cores)")
-    parser.add_argument("--repeats", type=_positive, default=DEFAULT_REPEATS, metavar="N",
+    parser.add_argument("--repeats", type=positive_int_argument, default=DEFAULT_REPEATS,
+                        metavar="N",
                         help=f"run every stage N times in turn and keep its fastest run "
                              f"(default {DEFAULT_REPEATS})")
     parser.add_argument("--models", type=_letters, default="ABC", metavar="LETTERS",
@@ -374,17 +378,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "then follows its GPU section)")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false",
                         help="skip the bfloat16 mixed-precision stages")
-    parser.add_argument("--accuracy-iters", type=_count, default=3000, metavar="N",
+    parser.add_argument("--accuracy-iters", type=non_negative_int_argument, default=3000,
+                        metavar="N",
                         help="train fp32 and bf16 this long for the accuracy comparison "
                              "(default 3000; 0 skips it)")
     parser.add_argument("--accuracy-models", type=_letters, default="A", metavar="LETTERS",
                         help="models of the fp32/bf16 accuracy comparison (default A; C "
                              "adds about 3.5 minutes)")
-    parser.add_argument("--retries", type=_count, default=DEFAULT_RETRIES, metavar="N",
+    parser.add_argument("--retries", type=non_negative_int_argument, default=DEFAULT_RETRIES,
+                        metavar="N",
                         help="run a stage again, up to N times, when other programs used "
                              f"the CPU meanwhile (default {DEFAULT_RETRIES})")
-    parser.add_argument("--output", type=Path, default=None, metavar="PATH",
-                        help="JSON file to write (default benchmarks/results/<host-kind>.json)")
+    parser.add_argument("--output", type=output_file_argument, default=None, metavar="PATH",
+                        help="JSON file to write (default benchmarks/results/<host-kind>.json); "
+                             "checked before any stage runs")
 
 
 def run(args: argparse.Namespace) -> Path:
@@ -397,6 +404,7 @@ def run(args: argparse.Namespace) -> Path:
         device = lh.pick_device(args.device)
     except ValueError as error:
         raise ValueError(f"argument --device: {error}") from error
+    results_path(args.output, device)  # a bad output path fails now, not after minutes
     results = run_benchmark(args.models, args.iters, None, device, args.bf16,
                             args.accuracy_iters, args.accuracy_models, args.retries,
                             args.repeats)
@@ -405,10 +413,29 @@ def run(args: argparse.Namespace) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.speed",
-                                     description=__doc__.split("\n\n")[0])
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line, ``prog: error: message (see --help)``, as the course's CLI."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
+                     f"(see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m benchmarks.speed``."""
+    parser = _Parser(prog="python -m benchmarks.speed",
+                     description="Time, in one process, the tutorial's pipeline (a), the "
+                                 "course's (b) and the floor (c: forward, backward and SGD "
+                                 "step on one fixed batch) for Models A, B and C; print it/s, "
+                                 "the ratios (b)/(a) and (b)/(c) and peak memory, and write "
+                                 "JSON. Run it on an otherwise idle machine.")
     add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m benchmarks.speed``; returns the exit status."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         run(args)

@@ -65,16 +65,17 @@ def tutorial_loaders(root: str | os.PathLike | None = None, batch_size: int = 10
 def train_as_printed(model: nn.Module, train_loader: DataLoader, test_loader: DataLoader,
                      n_iters: int, learning_rate: float = 0.1, seq_dim: int = 28,
                      input_dim: int = 28, log: Callable[[str], None] | None = None,
-                     device: torch.device = torch.device("cpu")
+                     device: torch.device | None = None
                      ) -> list[tuple[int, float, float]]:
     """Steps 5-7 as printed: cross entropy, SGD, the loop with an evaluation every 500.
 
     The tutorial sizes its loop in whole epochs (``int(n_iters / (60000 / 100))``); here it
     stops after exactly ``n_iters`` iterations so that every pipeline of the benchmark
-    runs the same number. On a GPU ``device`` (``model`` must be there already) it copies
-    every batch over and the predictions back, as the tutorial's GPU section does.
-    Returns the log as (iteration, loss, accuracy %) tuples.
+    runs the same number. On a GPU ``device`` (``model`` must be there already; None means
+    the CPU) it copies every batch over and the predictions back, as the tutorial's GPU
+    section does. Returns the log as (iteration, loss, accuracy %) tuples.
     """
+    device = device if device is not None else torch.device("cpu")
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
     records = []

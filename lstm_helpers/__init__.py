@@ -1,29 +1,49 @@
 """Helpers for the course "LSTM networks with PyTorch": data, models, training, plots."""
 
 from .checkpoints import CheckpointError, checkpoint_callback, load_checkpoint, save_checkpoint
-from .data import (IMAGE_SIZE, TensorBatches, load_mnist, mnist_batches, mnist_dataloaders,
-                   mnist_tensors)
+from .data import (
+    IMAGE_SIZE,
+    TensorBatches,
+    load_mnist,
+    mnist_batches,
+    mnist_dataloaders,
+    mnist_tensors,
+)
 from .devices import describe_device, fits_on_device, pick_device
-from .download import ChecksumError, MNISTDataError, ensure_mnist, resolve_root
+from .download import ChecksumError, DataRoot, MNISTDataError, ensure_mnist, resolve_root
 from .experiments import LSTM_RECIPES, RNN_RECIPES, Recipe, run_recipe
 from .memory import DelayedBatches, add_blank_rows
+from .memory_plots import (
+    plot_accuracy_vs_delay,
+    plot_gradient_norms,
+    plot_lstm_states,
+    plot_row_blanking,
+)
 from .models import LSTMModel, RNNModel
 from .parameters import count_parameters, describe_parameters, parameter_shapes
 from .plots import plot_accuracy_curves, plot_digit_as_sequence, plot_history
-from .plots import (plot_accuracy_vs_delay, plot_gradient_norms, plot_lstm_states,
-                    plot_row_blanking)
 from .probes import input_gradient_norms, row_blanking_accuracy
-from .training import Evaluation, History, evaluate, set_seed, train
+from .training import (
+    Evaluation,
+    History,
+    TrainingDivergedError,
+    as_sequences,
+    evaluate,
+    set_seed,
+    train,
+)
 
 __all__ = [
     # data and downloads
     "IMAGE_SIZE", "TensorBatches", "load_mnist", "mnist_batches", "mnist_dataloaders",
-    "mnist_tensors", "ChecksumError", "MNISTDataError", "ensure_mnist", "resolve_root",
+    "mnist_tensors", "ChecksumError", "DataRoot", "MNISTDataError", "ensure_mnist",
+    "resolve_root",
     # models and their parameters
     "LSTMModel", "RNNModel", "count_parameters", "describe_parameters", "parameter_shapes",
     # training, runs and devices
-    "Evaluation", "History", "evaluate", "set_seed", "train", "Recipe", "run_recipe",
-    "LSTM_RECIPES", "RNN_RECIPES", "pick_device", "describe_device", "fits_on_device",
+    "Evaluation", "History", "TrainingDivergedError", "as_sequences", "evaluate", "set_seed",
+    "train", "Recipe", "run_recipe", "LSTM_RECIPES", "RNN_RECIPES", "pick_device",
+    "describe_device", "fits_on_device",
     # checkpoints
     "CheckpointError", "checkpoint_callback", "load_checkpoint", "save_checkpoint",
     # plots
@@ -32,3 +52,11 @@ __all__ = [
     "DelayedBatches", "add_blank_rows", "input_gradient_norms", "row_blanking_accuracy",
     "plot_lstm_states", "plot_row_blanking", "plot_gradient_norms", "plot_accuracy_vs_delay",
 ]
+
+# Notebook integration: progress bars that survive a save, and the course's own errors shown
+# as one short message when the package is imported inside IPython (a Jupyter kernel).
+from .notebook import install_short_errors  # noqa: E402
+from .progress import progress_bar  # noqa: E402
+
+__all__ += ["progress_bar", "install_short_errors"]
+install_short_errors()

@@ -28,8 +28,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .devices import parse_device, pick_device, unavailable
 from .models import LSTMModel, RNNModel
 from .training import Evaluation
+from .validation import output_file
 
 FORMAT = "lstm_helpers.checkpoint"
 VERSION = 1
@@ -53,7 +55,9 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **metadata) -> Pa
 
     Raises:
         TypeError: ``model`` is not one of the course's model classes.
-        ValueError: a metadata value is not JSON-able; the message names it.
+        ValueError: a metadata value is not JSON-able (the message names it), or ``path``
+            cannot be written: a folder, a path under a file, a read-only folder (see
+            :func:`lstm_helpers.validation.output_file`).
     """
     if type(model) not in MODEL_CLASSES.values():
         raise TypeError(
@@ -69,7 +73,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **metadata) -> Pa
     payload = {"format": FORMAT, "version": VERSION, "model_class": type(model).__name__,
                "hyperparameters": model.hyperparameters(), "metadata": metadata,
                "state_dict": model.state_dict()}
-    path = Path(path)
+    path = output_file(path, "the checkpoint")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
                                          suffix=".tmp", delete=False)
@@ -128,7 +132,12 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None,
         model: None to build a new model of the stored class and sizes, or a model to load
             the weights into (its class and sizes must match the stored ones).
         map_location: the device the stored tensors are loaded onto (``"cpu"`` by default,
-            so a checkpoint saved on a GPU loads anywhere); a new model is moved there.
+            so a checkpoint saved on a GPU loads anywhere); a new model is moved there. A
+            device this machine lacks (``"cuda"`` without a CUDA GPU, ``"mps"`` off Apple
+            silicon, ``"cuda:3"`` with one GPU) is refused before the file is read;
+            ``"auto"`` picks the best device there is (:func:`lstm_helpers.pick_device`).
+            Anything else ``torch.load`` accepts (None, a dict or a function) is passed on
+            as it is.
 
     Returns:
         ``(model, metadata)``: the model holding the stored weights (mode left unchanged:
@@ -136,6 +145,9 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None,
 
     Raises:
         FileNotFoundError: there is no file at ``path``.
+        ValueError: ``map_location`` (or, with ``map_location=None``, the device the file
+            was saved from) is not available on this machine; the message says how to load
+            on the CPU.
         CheckpointError (a ValueError): the file asks to run code or build objects other
             than tensors and plain containers (refused, nothing is executed); it is
             truncated or not a PyTorch file; it is not a course checkpoint; or ``model``
@@ -145,6 +157,9 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None,
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}: check the path, or train and "
                                 f"save one first (save_checkpoint)")
+    if isinstance(map_location, str) and map_location == "auto":
+        map_location = pick_device("auto")
+    _check_map_location(path, map_location)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
@@ -155,11 +170,18 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None,
             f"found something other than tensors and plain data ({detail}). Such a file is "
             f"damaged or made to run code when loaded; nothing in it was run. Load only "
             f"checkpoints written by save_checkpoint.") from error
+    except RuntimeError as error:
+        # A file saved on a GPU, loaded with map_location=None on a machine without one.
+        if _SAVED_ON_MISSING_DEVICE.search(str(error)):
+            raise ValueError(
+                f"{path} holds tensors of a device this machine does not have, and "
+                f"map_location={map_location!r} leaves them there (torch.load: "
+                f"{' '.join(str(error).split())[:120]}). Load it on the CPU with "
+                f"load_checkpoint(path) (map_location='cpu', the default), or pass "
+                f"map_location='auto' for the best device this machine has") from error
+        raise _damaged(path, error) from error
     except Exception as error:  # torch reports a damaged file in many ways
-        detail = " ".join(str(error).split())[:200] or "empty file"
-        raise CheckpointError(
-            f"{path} is truncated or not a PyTorch checkpoint ({type(error).__name__}: "
-            f"{detail}); save it again with save_checkpoint") from error
+        raise _damaged(path, error) from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(
             f"{path} is not a checkpoint written by lstm_helpers.save_checkpoint; a bare "
@@ -184,6 +206,39 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None,
                               f"together ({type(error).__name__}: {detail}); save it again "
                               f"with save_checkpoint") from error
     return model, payload.get("metadata", {})
+
+
+# What torch.load says when a file's tensors belong to a device this machine lacks.
+_SAVED_ON_MISSING_DEVICE = re.compile(r"Attempting to deserialize object on|"
+                                      r"Storage device not recognized")
+
+
+def _damaged(path: Path, error: Exception) -> CheckpointError:
+    detail = " ".join(str(error).split())[:200] or "empty file"
+    return CheckpointError(f"{path} is truncated or not a PyTorch checkpoint "
+                           f"({type(error).__name__}: {detail}); save it again with "
+                           f"save_checkpoint")
+
+
+def _check_map_location(path: Path, map_location) -> None:
+    """Refuse a ``map_location`` naming a device this machine lacks, before reading the file
+    (torch.load would otherwise fail in ways that look like a damaged file).
+
+    Raises:
+        ValueError: the device is unknown or not available; the message says how to load
+            on the CPU instead.
+    """
+    if not isinstance(map_location, (str, torch.device)):
+        return  # None, a dict or a function: torch.load's own business
+    try:
+        problem = unavailable(parse_device(map_location))
+    except ValueError as error:
+        raise ValueError(f"cannot load {path} onto {map_location!r}: {error}") from None
+    if problem is not None:
+        raise ValueError(
+            f"cannot load {path} onto {str(map_location)!r}: {problem}. Load it on the CPU "
+            f"with load_checkpoint(path) (map_location='cpu', the default), or pass "
+            f"map_location='auto' for the best device this machine has")
 
 
 def _check_fits(path: Path, stored_class: str, stored: dict, model: nn.Module) -> None:
@@ -212,8 +267,12 @@ def checkpoint_callback(path: str | os.PathLike, **metadata
 
         lh.train(model, criterion, optimizer, train_batches, test_batches,
                  on_evaluation=checkpoint_callback("runs/model_a.pt", seed=0))
+
+    Raises:
+        ValueError: ``path`` cannot be written (a folder, a path under a file, a read-only
+            folder): checked here, before any training, not at the first evaluation.
     """
-    path = Path(path)
+    path = output_file(path, "the checkpoint")
 
     def save_after_evaluation(record: Evaluation, model: nn.Module) -> None:
         save_checkpoint(path, model, **{**metadata, "iteration": record.iteration,

@@ -1,13 +1,19 @@
-"""The course's command line: train the tutorial's models, or run the speed benchmark.
+"""The course's command line: train the tutorial's models, in one process or under torchrun.
 
     python -m lstm_helpers train --model A|B|C [--rnn relu|tanh] [--iters N] [--lr X]
                                  [--optimizer sgd|adam] [--device auto|cpu|cuda|mps]
                                  [--seed S] [--checkpoint PATH] [--eval-every N] [--bf16]
-    python -m lstm_helpers bench [--iters N] [--models ABC] ...
+                                 [--batch-size N] [--subset N] [--data-root DIR]
+    torchrun --rdzv-backend=c10d --rdzv-endpoint=127.0.0.1:0 --local-addr=127.0.0.1 \\
+        --nproc-per-node=2 -m lstm_helpers train --model A [--backend gloo|nccl] ...
 
 ``train`` prints the tutorial's log line every ``--eval-every`` iterations below a
-progress bar (hide the bar with ``TQDM_DISABLE=1``). Bad arguments end with a one-line
-error and exit status 2; a missing data set ends with status 1.
+progress bar (hide the bar with ``TQDM_DISABLE=1``). Started by torchrun, the same command
+trains with DistributedDataParallel (see :mod:`lstm_helpers.distributed`). Bad arguments,
+an unusable output path or device end with a one-line error and exit status 2, before any
+training; a missing data set, or a loss that became nan (training diverged), end with one
+line and status 1. The speed benchmark is not part of the package: from a clone of the
+course, run ``make bench`` (``python -m benchmarks.speed``).
 """
 
 from __future__ import annotations
@@ -15,21 +21,26 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import sys
-from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from . import distributed
 from .checkpoints import checkpoint_callback
-from .data import mnist_batches
+from .data import TensorBatches, mnist_tensors
 from .devices import describe_device, fits_on_device, pick_device
-from .download import MNISTDataError
+from .download import DataRoot, MNISTDataError
 from .experiments import LSTM_RECIPES, OPTIMIZERS, RNN_RECIPES, Recipe, run_recipe
+from .training import TrainingDivergedError
+from .validation import output_file_argument, positive_int, positive_int_argument
 
 #: Adam's default learning rate here: the course measured 98% for Models A and C with it.
 ADAM_LEARNING_RATE = 0.002
 PROG = "python -m lstm_helpers"
+TRAIN_IMAGES = 60_000  # MNIST's training split
+EVAL_BATCH_SIZE = 1000  # test batches: no gradients kept, so large batches are cheap
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,16 +49,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
                      f"(see {self.prog} --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _learning_rate(text: str) -> float:
@@ -71,63 +72,51 @@ def _seed(text: str) -> int:
     return value
 
 
-def _checkpoint_path(text: str) -> Path:
-    path = Path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a folder: give a file name such as "
-                                         f"{str(path / 'model.pt')!r}")
-    return path
+def _data_root(text: str) -> DataRoot:
+    """The --data-root folder, remembered as coming from the option (for the messages)."""
+    return DataRoot.from_text(text, "option")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``python -m lstm_helpers`` with its ``train`` and ``bench`` commands."""
+    """The parser of ``python -m lstm_helpers`` with its ``train`` command."""
     parser = _Parser(prog=PROG, description="Train the tutorial's LSTMs on MNIST from the "
-                     "command line, or measure the course's training speed.")
+                     "command line, in one process or several (under torchrun).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=_Parser)
     train_parser = commands.add_parser(
         "train", help="train Model A, B or C and print the tutorial's log",
         description="Train one of the tutorial's models on MNIST (batches of 100, the test "
                     "set scored every --eval-every iterations) and print the tutorial's log "
-                    "lines under a progress bar. Data: $LSTM_HELPERS_DATA or ./data, "
-                    "downloaded if missing.",
+                    "lines under a progress bar. Started by torchrun, train with "
+                    "DistributedDataParallel, one process per CPU group or GPU. Data: "
+                    "--data-root, else $LSTM_HELPERS_DATA, else the checkout's data/ (or a "
+                    "per-user cache folder), downloaded if missing.",
         epilog="Defaults follow the tutorial: LSTM Models A, B, C have 1, 2, 3 layers of 100 "
                "units, SGD at learning rate 0.1. With --rnn, the companion RNN page's models: "
                "A and B 1 and 2 layers at 0.01, C 2 layers at 0.1. Adam defaults to "
                f"{ADAM_LEARNING_RATE}. Example: {PROG} train --model C --optimizer adam "
-               "--checkpoint runs/model_c.pt")
-    _add_train(train_parser)
-    bench = commands.add_parser(
-        "bench", help="the speed benchmark: tutorial vs course vs floor",
-        description="Time, in one process, the tutorial's pipeline (a), the course's (b) "
-                    "and the floor (c: forward, backward and SGD step on one fixed batch) "
-                    "for Models A, B and C; print it/s, the ratios (b)/(a) and (b)/(c) and "
-                    "peak memory, and write JSON. Run it on an otherwise idle machine.")
-    speed = _benchmark_module()
-    if speed is not None:
-        speed.add_arguments(bench)
+               f"--checkpoint runs/model_c.pt. Several processes: {distributed.EXAMPLE}")
+    add_training_arguments(train_parser)
+    # The benchmark lives in the course repository, not in the package (which must not
+    # import it): this entry only says where it is.
+    bench = commands.add_parser("bench", add_help=False,
+                                help="moved: run `make bench` (python -m benchmarks.speed) "
+                                     "from a clone of the course")
     parser.commands = {"train": train_parser, "bench": bench}
     return parser
 
 
-def _add_train(parser: argparse.ArgumentParser) -> None:
-    add_training_arguments(parser)
-    parser.add_argument("--device", default="auto", metavar="{auto,cpu,cuda,mps}",
-                        help="where to train: auto picks a CUDA or Apple GPU if there is one "
-                             "(default auto; cuda:N picks one GPU)")
-
-
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that describe a run (model, optimizer, iterations, seed, checkpoint, data),
-    shared by ``train`` and ``python -m lstm_helpers.distributed``."""
+    """The options of ``train``: what defines a run, where it runs, and what it writes."""
     parser.add_argument("--model", required=True, choices=sorted(LSTM_RECIPES),
                         help="the tutorial's model: A, B or C (1, 2 or 3 LSTM layers)")
     parser.add_argument("--rnn", choices=("relu", "tanh"), default=None,
                         help="train the companion page's plain RNN of that letter with this "
                              "nonlinearity instead of the LSTM")
-    parser.add_argument("--iters", type=_positive_int, default=3000, metavar="N",
-                        help="iterations, i.e. batches of 100 (default 3000 = 5 epochs)")
-    parser.add_argument("--eval-every", type=_positive_int, default=500, metavar="N",
+    parser.add_argument("--iters", type=positive_int_argument, default=3000, metavar="N",
+                        help="iterations, i.e. optimizer steps (default 3000 = 5 epochs of "
+                             "batches of 100)")
+    parser.add_argument("--eval-every", type=positive_int_argument, default=500, metavar="N",
                         help="score the test set and print a log line every N iterations "
                              "(default 500)")
     parser.add_argument("--lr", type=_learning_rate, default=None, metavar="X",
@@ -137,29 +126,31 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sgd (the tutorial's) or adam (default sgd)")
     parser.add_argument("--seed", type=_seed, default=0, metavar="S",
                         help="seed of the weights and of the batch order (default 0)")
-    parser.add_argument("--checkpoint", type=_checkpoint_path, default=None, metavar="PATH",
+    parser.add_argument("--checkpoint", type=output_file_argument, default=None,
+                        metavar="PATH",
                         help="save the model after every evaluation to PATH (atomically; "
-                             "load it with lstm_helpers.load_checkpoint)")
+                             "load it with lstm_helpers.load_checkpoint); checked before "
+                             "training starts")
     parser.add_argument("--bf16", action="store_true",
                         help="mixed precision: forward passes under torch.autocast with "
                              "bfloat16 (off by default; fast on CPUs with avx512_bf16/AMX "
                              "and recent GPUs)")
-    parser.add_argument("--data-root", default=None, metavar="DIR",
+    parser.add_argument("--data-root", type=_data_root, default=None, metavar="DIR",
                         help="folder holding MNIST/raw/ (default: $LSTM_HELPERS_DATA, else "
-                             "./data)")
-
-
-def _benchmark_module():
-    """``benchmarks.speed`` from the course's repository, or None outside a checkout."""
-    try:
-        from benchmarks import speed
-    except ImportError:
-        root = Path(__file__).resolve().parents[1]
-        if not (root / "benchmarks" / "speed.py").is_file():
-            return None
-        sys.path.insert(0, str(root))
-        from benchmarks import speed
-    return speed
+                             "the checkout's data/, else a per-user cache folder)")
+    parser.add_argument("--device", default="auto", metavar="{auto,cpu,cuda,mps}",
+                        help="where to train: auto picks a CUDA or Apple GPU if there is one "
+                             "(default auto; cuda:N picks one GPU; under torchrun each "
+                             "process takes GPU LOCAL_RANK)")
+    parser.add_argument("--batch-size", type=positive_int_argument, default=100,
+                        metavar="N",
+                        help="images per optimizer step (default 100, the tutorial's); under "
+                             "torchrun over all processes, so a multiple of their number")
+    parser.add_argument("--subset", type=positive_int_argument, default=None, metavar="N",
+                        help="train on the first N training images only (a quick try)")
+    parser.add_argument("--backend", choices=("gloo", "nccl"), default=None,
+                        help="under torchrun: gloo (CPU) or nccl (CUDA GPUs); default nccl "
+                             "on GPUs, else gloo")
 
 
 def recipe_for(args: argparse.Namespace) -> Recipe:
@@ -176,64 +167,151 @@ def recipe_for(args: argparse.Namespace) -> Recipe:
                                n_iters=args.iters)
 
 
-def run_train(args: argparse.Namespace, device: torch.device) -> float:
-    """Train as ``args`` say on ``device``; print the log; return the final accuracy (%).
+def _check_sizes(args: argparse.Namespace, processes: int) -> None:
+    """Refuse, before any work, a batch the training split or the processes cannot split.
+
+    Raises:
+        ValueError: the batch is larger than the training images, or not a multiple of the
+            number of processes.
+    """
+    images = min(args.subset or TRAIN_IMAGES, TRAIN_IMAGES)
+    if args.batch_size > images:
+        raise ValueError(f"argument --batch-size: {args.batch_size} is more than the "
+                         f"{images} training images")
+    if args.batch_size % processes:
+        raise ValueError(f"argument --batch-size: {args.batch_size} images per step do not "
+                         f"split evenly over {processes} processes: use a multiple of "
+                         f"{processes}")
+
+
+def _batches(args: argparse.Namespace, device: torch.device):
+    """``(train_batches, test_batches)``: this process's training batches (its shard under
+    DDP) and the test batches of 1000, on ``device`` when they fit there.
 
     Raises:
         MNISTDataError, ChecksumError: the data set is missing and cannot be fetched.
     """
-    recipe = recipe_for(args)
-    train_batches, test_batches = mnist_batches(root=args.data_root)
+    images, labels = mnist_tensors(True, args.data_root)
+    test_images, test_labels = mnist_tensors(False, args.data_root)
+    if args.subset is not None:
+        images, labels = images[:args.subset], labels[:args.subset]
     # Whole splits on the GPU once (220 MB) when they fit: no copy per batch.
-    if device.type != "cpu" and fits_on_device(train_batches.nbytes + test_batches.nbytes,
-                                               device):
-        train_batches, test_batches = train_batches.to(device), test_batches.to(device)
-    print(f"{recipe.name}: {recipe.layer_dim} layer(s) of {recipe.hidden_dim} units, "
-          f"{recipe.optimizer} lr {recipe.learning_rate:g}, {recipe.n_iters} iterations, "
-          f"seed {args.seed}{', bf16 autocast' if args.bf16 else ''}, on "
-          f"{describe_device(device)}", flush=True)
+    if device.type != "cpu" and fits_on_device(
+            sum(t.element_size() * t.nelement()
+                for t in (images, labels, test_images, test_labels)), device):
+        images, labels = images.to(device), labels.to(device)
+        test_images, test_labels = test_images.to(device), test_labels.to(device)
+    test_batches = TensorBatches(test_images, test_labels,
+                                 min(EVAL_BATCH_SIZE, len(test_images)))
+    if distributed.is_distributed():
+        processes = distributed.world_size()
+        train_batches = distributed.ShardedBatches(
+            images.to(device), labels.to(device), args.batch_size // processes,
+            distributed.rank(), processes, args.seed)
+    else:
+        train_batches = TensorBatches(images, labels, args.batch_size, shuffle=True)
+    return train_batches, test_batches
+
+
+def run_train(args: argparse.Namespace, device: torch.device) -> float:
+    """Train as ``args`` say on ``device`` (under DDP if a process group is set up); print
+    the log on rank 0; return the final accuracy (%).
+
+    Raises:
+        MNISTDataError, ChecksumError: the data set is missing and cannot be fetched.
+        TrainingDivergedError: the loss became nan or infinite.
+    """
+    recipe = recipe_for(args)
+    train_batches, test_batches = _batches(args, device)
+    first = distributed.rank() == 0
+    processes = distributed.world_size()
+    if first:
+        where = describe_device(device)
+        if processes > 1:
+            where = (f"{processes} processes ({torch.distributed.get_backend()}; rank 0 on "
+                     f"{device}), {args.batch_size // processes} images per process and step")
+        print(f"{recipe.name}: {recipe.layer_dim} layer(s) of {recipe.hidden_dim} units, "
+              f"{recipe.optimizer} lr {recipe.learning_rate:g}, {recipe.n_iters} iterations "
+              f"of {args.batch_size} images, seed {args.seed}"
+              f"{', bf16 autocast' if args.bf16 else ''}, on {where}", flush=True)
     on_evaluation = None
     if args.checkpoint is not None:
         on_evaluation = checkpoint_callback(
             args.checkpoint, recipe=dataclasses.asdict(recipe), seed=args.seed,
-            bf16=args.bf16, device=str(device))
+            bf16=args.bf16, device=str(device), batch_size=args.batch_size,
+            world_size=processes)
     _, history = run_recipe(recipe, train_batches, test_batches, seed=args.seed,
                             log=tqdm.write, eval_every=args.eval_every, device=device,
                             on_evaluation=on_evaluation,
                             autocast_dtype=torch.bfloat16 if args.bf16 else None)
-    print(f"final test accuracy: {history.final_accuracy:.2f}% after {recipe.n_iters} "
-          f"iterations in {history.seconds:.1f} s")
-    if args.checkpoint is not None:
-        print(f"checkpoint: {args.checkpoint}")
+    if first:
+        print(f"final test accuracy: {history.final_accuracy:.2f}% after {recipe.n_iters} "
+              f"iterations in {history.seconds:.1f} s")
+        if args.checkpoint is not None:
+            print(f"checkpoint: {args.checkpoint}")
     return history.final_accuracy
+
+
+def _processes() -> int:
+    """How many processes torchrun started (1 without torchrun).
+
+    Raises:
+        RuntimeError: torchrun's environment is incomplete or WORLD_SIZE is not a number.
+    """
+    if not distributed.launched_by_torchrun():
+        return 1
+    try:
+        return positive_int("WORLD_SIZE", int(os.environ["WORLD_SIZE"]))
+    except ValueError as error:
+        raise RuntimeError(f"torchrun's environment is broken: {error}") from None
+
+
+def _set_up_device(args: argparse.Namespace) -> torch.device:
+    """This process's device; under torchrun, after joining the process group.
+
+    Raises:
+        ValueError, RuntimeError: the device is not available, --backend is given outside
+            torchrun, or torchrun's environment is incomplete.
+    """
+    if distributed.launched_by_torchrun():
+        return distributed.setup(args.backend, args.device)
+    if args.backend is not None:
+        raise ValueError("argument --backend: applies only to several processes started by "
+                         f"torchrun, e.g. {distributed.EXAMPLE} --backend gloo")
+    try:
+        return pick_device(args.device)
+    except ValueError as error:
+        raise ValueError(f"argument --device: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m lstm_helpers``; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)  # bench's options are unknown here
     command = parser.commands[args.command]  # its error() names the command
     if args.command == "bench":
-        speed = _benchmark_module()
-        if speed is None:
-            command.error("the benchmark lives in the course repository's benchmarks/ "
-                          "folder: run this from a clone of the course")
-        try:
-            speed.run(args)  # checks the device and every value before any work
-        except ValueError as error:
-            command.error(str(error))
-        return 0
-    try:
-        device = pick_device(args.device)
-    except ValueError as error:
-        command.error(f"argument --device: {error}")
+        parser.error("bench: the speed benchmark is not part of the lstm_helpers package: "
+                     "from a clone of the course run `make bench`, or `python -m "
+                     "benchmarks.speed --help` for its options")
+    if unknown:
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    try:  # every check before any work: data, process group or training
+        _check_sizes(args, _processes())
+        device = _set_up_device(args)
+    except (ValueError, RuntimeError) as error:
+        command.error(str(error))
     try:
         run_train(args, device)
     except MNISTDataError as error:  # ChecksumError included
         print(f"{PROG}: {error}", file=sys.stderr)
         return 1
+    except TrainingDivergedError as error:
+        print(f"{PROG} train: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         saved = f"; {args.checkpoint} holds the last evaluation" if args.checkpoint else ""
         print(f"\ninterrupted{saved}", file=sys.stderr)
         return 130
+    finally:
+        distributed.teardown()
     return 0

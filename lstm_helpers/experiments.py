@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import distributed
 from .models import LSTMModel, RNNModel
-from .training import History, set_seed, train
+from .training import Evaluation, History, set_seed, train
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
 
@@ -77,28 +78,44 @@ def run_recipe(recipe: Recipe, train_batches: Iterable, test_batches: Iterable,
                autocast_dtype: torch.dtype | None = None) -> tuple[nn.Module, History]:
     """Seed, build and train one recipe with cross entropy; the test set every ``eval_every``.
 
-    The seed is set right before the model is built, so runs with one seed start from the
-    same weights and batch order whatever ran before them in the process. The model goes to
+    The one training entry point of the course, for one process and for several alike. The
+    seed is set right before the model is built, so runs with one seed start from the same
+    weights and batch order whatever ran before them in the process. The model goes to
     ``device``, by default the device of ``train_batches``' tensors (the CPU otherwise).
     ``log``, ``progress``, ``on_evaluation`` and ``autocast_dtype`` are passed to
-    :func:`lstm_helpers.train`.
+    :func:`lstm_helpers.train`; ``on_evaluation(record, model)`` gets the bare model.
+
+    When a process group is set up (under ``torchrun``, see
+    :func:`lstm_helpers.distributed.setup`), the model is wrapped in
+    ``DistributedDataParallel`` for the training and unwrapped for ``on_evaluation`` and the
+    result; only rank 0 logs, shows the progress bar and calls ``on_evaluation``. Each
+    rank's ``train_batches`` are then its share of every batch
+    (:class:`lstm_helpers.distributed.ShardedBatches`).
 
     Returns:
-        (model, history): the trained model and its
-        :class:`~lstm_helpers.training.History`.
+        (model, history): the trained (bare) model and its
+        :class:`~lstm_helpers.training.History` (under DDP, the losses of this rank's share).
 
     Raises:
         ValueError: the recipe names an unknown cell or optimizer, a size is not a positive
             integer, or n_iters / eval_every is not a positive integer.
+        TrainingDivergedError: the loss became nan or infinite.
     """
-    set_seed(seed)
+    set_seed(seed)  # under DDP: identical start everywhere (DDP also copies rank 0's weights)
     model = recipe.build_model()
     device = device if device is not None else getattr(train_batches, "device", None)
     if device is not None:
         model = model.to(device)
-    history = train(model, nn.CrossEntropyLoss(), recipe.build_optimizer(model), train_batches,
-                    test_batches, n_iters=recipe.n_iters, eval_every=eval_every, log=log,
-                    progress=progress, on_evaluation=on_evaluation,
+    trained = distributed.wrap(model) if distributed.is_distributed() else model
+    first = distributed.rank() == 0
+
+    def on_evaluation_bare(record: Evaluation, _trained: nn.Module) -> None:
+        on_evaluation(record, model)  # checkpoints store the bare model, not DDP's wrapper
+
+    history = train(trained, nn.CrossEntropyLoss(), recipe.build_optimizer(model),
+                    train_batches, test_batches, n_iters=recipe.n_iters, eval_every=eval_every,
+                    log=log if first else None, progress=progress and first,
+                    on_evaluation=on_evaluation_bare if on_evaluation and first else None,
                     autocast_dtype=autocast_dtype)
     return model, history
 

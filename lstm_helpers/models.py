@@ -1,5 +1,9 @@
 """The tutorial's model classes (Step 3): a recurrent layer stack plus a linear readout.
 
+``LSTMModel`` is the class written out in Step 3 of ``notebooks/01_model_a``, with input
+checks added; ``tests/test_lesson_code.py`` proves that both build the same parameters and
+compute the same logits. ``RNNModel`` is its counterpart for the companion RNN page.
+
 Both take batch-first input (batch, seq_dim, input_dim), for MNIST (batch, 28, 28): 28 time
 steps, one image row of 28 pixels each, and return logits (batch, output_dim) computed from
 the hidden state of the last time step, ``out[:, -1, :]``.
@@ -8,79 +12,35 @@ See https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html for nn.LSTM's s
 
 from __future__ import annotations
 
-import operator
-
 import torch
 from torch import nn
 
-
-def _check_size(name: str, value) -> int:
-    """``value`` as an int >= 1; NumPy and other integral types are accepted, bools are not."""
-    try:
-        size = None if isinstance(value, bool) else operator.index(value)
-    except TypeError:
-        size = None
-    if size is None or size < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return size
+from .validation import positive_int
 
 
-class RecurrentClassifier(nn.Module):
-    """Shared shape checks and readout of :class:`LSTMModel` and :class:`RNNModel`.
+def check_input(x: torch.Tensor, input_dim: int) -> None:
+    """Refuse an input the recurrent layer would misread or reject with a cryptic message.
 
-    Subclasses set ``self.<recurrent layer>`` and implement :meth:`initial_state`.
+    Raises:
+        ValueError: x is not 3-D, has no time step, or its last size is not ``input_dim``
+            (a flattened (100, 784) image batch, say); the message names the expected
+            shape. Or x holds integers (MNIST's raw uint8 pixels): the message says how
+            to convert them.
     """
-
-    recurrent_name = "lstm"
-
-    def __init__(self, input_dim: int, hidden_dim: int, layer_dim: int, output_dim: int):
-        super().__init__()
-        self.input_dim = _check_size("input_dim", input_dim)
-        self.hidden_dim = _check_size("hidden_dim", hidden_dim)
-        self.layer_dim = _check_size("layer_dim", layer_dim)
-        self.output_dim = _check_size("output_dim", output_dim)
-
-    def hyperparameters(self) -> dict:
-        """The constructor's arguments: ``type(model)(**model.hyperparameters())`` rebuilds
-        the same architecture (what :mod:`lstm_helpers.checkpoints` stores)."""
-        return {"input_dim": self.input_dim, "hidden_dim": self.hidden_dim,
-                "layer_dim": self.layer_dim, "output_dim": self.output_dim}
-
-    def zeros(self, x: torch.Tensor) -> torch.Tensor:
-        """Zero state (layer_dim, batch, hidden_dim) on x's device and dtype."""
-        return x.new_zeros(self.layer_dim, x.size(0), self.hidden_dim)
-
-    def initial_state(self, x: torch.Tensor):
-        raise NotImplementedError
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (batch, output_dim) for a batch-first input (batch, seq_dim, input_dim).
-
-        Raises:
-            ValueError: x is not 3-D, has no time step, or its last size is not input_dim
-                (a flattened (100, 784) image batch, say); the message names the expected
-                shape. Or x holds integers (MNIST's raw uint8 pixels): the message says how
-                to convert them.
-        """
-        if x.dim() != 3 or x.size(1) < 1 or x.size(-1) != self.input_dim:
-            raise ValueError(
-                f"expected a batch-first input of shape (batch, seq_dim, input_dim="
-                f"{self.input_dim}), got {tuple(x.shape)}. For MNIST images use "
-                f"images.view(-1, 28, 28): 28 time steps of 28 pixels."
-            )
-        if not x.is_floating_point():
-            raise ValueError(
-                f"expected floating-point inputs, got {x.dtype}. MNIST's dataset.data holds "
-                f"raw pixels 0..255: use images.float() / 255, the values ToTensor() gives."
-            )
-        recurrent = getattr(self, self.recurrent_name)
-        # out: (batch, seq_dim, hidden_dim), the top layer's hidden state at every step.
-        out, _ = recurrent(x, self.initial_state(x))
-        # Only the last time step has seen the whole image: (batch, hidden_dim) -> logits.
-        return self.fc(out[:, -1, :])
+    if x.dim() != 3 or x.size(1) < 1 or x.size(-1) != input_dim:
+        raise ValueError(
+            f"expected a batch-first input of shape (batch, seq_dim, input_dim={input_dim}), "
+            f"got {tuple(x.shape)}. For MNIST images use images.view(-1, 28, 28): 28 time "
+            f"steps of 28 pixels."
+        )
+    if not x.is_floating_point():
+        raise ValueError(
+            f"expected floating-point inputs, got {x.dtype}. MNIST's dataset.data holds "
+            f"raw pixels 0..255: use images.float() / 255, the values ToTensor() gives."
+        )
 
 
-class LSTMModel(RecurrentClassifier):
+class LSTMModel(nn.Module):
     """``nn.LSTM`` (batch_first) followed by ``nn.Linear(hidden_dim, output_dim)``.
 
     Args:
@@ -97,29 +57,55 @@ class LSTMModel(RecurrentClassifier):
     """
 
     def __init__(self, input_dim: int, hidden_dim: int, layer_dim: int, output_dim: int):
-        super().__init__(input_dim, hidden_dim, layer_dim, output_dim)
+        super().__init__()
+        self.input_dim = positive_int("input_dim", input_dim)
+        self.hidden_dim = positive_int("hidden_dim", hidden_dim)
+        self.layer_dim = positive_int("layer_dim", layer_dim)
+        self.output_dim = positive_int("output_dim", output_dim)
         self.lstm = nn.LSTM(self.input_dim, self.hidden_dim, self.layer_dim, batch_first=True)
         self.fc = nn.Linear(self.hidden_dim, self.output_dim)
 
-    def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(h0, c0), each zeros of shape (layer_dim, batch, hidden_dim)."""
-        return self.zeros(x), self.zeros(x)
+    def hyperparameters(self) -> dict:
+        """The constructor's arguments: ``LSTMModel(**model.hyperparameters())`` rebuilds
+        the same architecture (what :mod:`lstm_helpers.checkpoints` stores)."""
+        return {"input_dim": self.input_dim, "hidden_dim": self.hidden_dim,
+                "layer_dim": self.layer_dim, "output_dim": self.output_dim}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, output_dim) for a batch-first input (batch, seq_dim, input_dim).
+
+        Raises:
+            ValueError: see :func:`check_input`.
+        """
+        check_input(x, self.input_dim)
+        # Zero initial states (layer_dim, batch, hidden_dim), on x's device and dtype.
+        h0 = x.new_zeros(self.layer_dim, x.size(0), self.hidden_dim)
+        c0 = x.new_zeros(self.layer_dim, x.size(0), self.hidden_dim)
+        # out: (batch, seq_dim, hidden_dim), the top layer's hidden state at every step.
+        out, _ = self.lstm(x, (h0, c0))
+        # Only the last time step has seen the whole image: (batch, hidden_dim) -> logits.
+        return self.fc(out[:, -1, :])
 
 
-class RNNModel(RecurrentClassifier):
+class RNNModel(nn.Module):
     """``nn.RNN`` (batch_first) followed by ``nn.Linear``, the companion RNN page's model.
 
     Same arguments as :class:`LSTMModel`, plus ``nonlinearity``: ``"tanh"`` or ``"relu"``.
 
     Raises:
         ValueError: a size is not a positive integer, or the nonlinearity is unknown.
-    """
 
-    recurrent_name = "rnn"
+    The initial hidden state is zeros of shape (layer_dim, batch, hidden_dim), on the input's
+    device and dtype; a plain RNN has no cell state.
+    """
 
     def __init__(self, input_dim: int, hidden_dim: int, layer_dim: int, output_dim: int,
                  nonlinearity: str = "tanh"):
-        super().__init__(input_dim, hidden_dim, layer_dim, output_dim)
+        super().__init__()
+        self.input_dim = positive_int("input_dim", input_dim)
+        self.hidden_dim = positive_int("hidden_dim", hidden_dim)
+        self.layer_dim = positive_int("layer_dim", layer_dim)
+        self.output_dim = positive_int("output_dim", output_dim)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.rnn = nn.RNN(self.input_dim, self.hidden_dim, self.layer_dim, batch_first=True,
@@ -127,9 +113,19 @@ class RNNModel(RecurrentClassifier):
         self.fc = nn.Linear(self.hidden_dim, self.output_dim)
 
     def hyperparameters(self) -> dict:
-        """The constructor's arguments, ``nonlinearity`` included."""
-        return {**super().hyperparameters(), "nonlinearity": self.rnn.nonlinearity}
+        """The constructor's arguments, ``nonlinearity`` included (see
+        :meth:`LSTMModel.hyperparameters`)."""
+        return {"input_dim": self.input_dim, "hidden_dim": self.hidden_dim,
+                "layer_dim": self.layer_dim, "output_dim": self.output_dim,
+                "nonlinearity": self.rnn.nonlinearity}
 
-    def initial_state(self, x: torch.Tensor) -> torch.Tensor:
-        """h0, zeros of shape (layer_dim, batch, hidden_dim)."""
-        return self.zeros(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, output_dim) for a batch-first input (batch, seq_dim, input_dim).
+
+        Raises:
+            ValueError: see :func:`check_input`.
+        """
+        check_input(x, self.input_dim)
+        h0 = x.new_zeros(self.layer_dim, x.size(0), self.hidden_dim)
+        out, _ = self.rnn(x, h0)
+        return self.fc(out[:, -1, :])

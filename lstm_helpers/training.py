@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
+import math
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -12,9 +12,27 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .data import IMAGE_SIZE
+from .progress import progress_bar
+from .validation import positive_int
+
+#: Iterations between two checks of the losses for nan/inf (see :func:`train`).
+DIVERGENCE_CHECK_EVERY = 50
+
+
+class TrainingDivergedError(RuntimeError):
+    """The training loss became nan or infinite: the weights are no longer usable.
+
+    Attributes:
+        iteration: the first iteration (1-based) whose loss was not finite.
+        loss: that loss (``nan``, ``inf`` or ``-inf``).
+        history: the :class:`History` up to the point training stopped.
+    """
+
+    def __init__(self, message: str, iteration: int, loss: float, history: History):
+        super().__init__(message)
+        self.iteration, self.loss, self.history = iteration, loss, history
 
 
 def set_seed(seed: int) -> None:
@@ -66,10 +84,51 @@ class History:
         return self.evaluations[-1].accuracy
 
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+def as_sequences(images: torch.Tensor, labels: torch.Tensor, seq_dim: int = IMAGE_SIZE,
+                 input_dim: int = IMAGE_SIZE) -> torch.Tensor:
+    """``images`` as a batch-first (batch, seq_dim, input_dim) batch (a view), after checking
+    that it is one image per label.
+
+    Accepted: a batch of ``len(labels)`` images of ``seq_dim * input_dim`` values each,
+    laid out as (batch, seq_dim, input_dim), (batch, seq_dim * input_dim), or either with
+    size-1 axes added, such as the DataLoader's (batch, 1, 28, 28). Size-1 axes do not
+    change the order of the values, so the view is the same images. Anything else would be
+    cut into scrambled images by the view, and the model would train or score on noise
+    (the classic run stuck near 11%): a time-major (seq_dim, batch, input_dim) batch, a
+    batch whose size differs from the number of labels, or images of another shape. A
+    time-major batch of exactly seq_dim images cannot be told apart and is not caught.
+
+    Raises:
+        ValueError: ``labels`` is not one-dimensional, the first dimension of ``images`` is
+            not the number of labels, or an image is not seq_dim x input_dim values; the
+            message shows the shapes and the fix.
+    """
+    layouts = (f"(batch, {seq_dim}, {input_dim}), (batch, 1, {seq_dim}, {input_dim}) or "
+               f"(batch, {seq_dim * input_dim})")
+    if labels.dim() != 1:
+        raise ValueError(f"labels must hold one class index per image, shape (batch,), got "
+                         f"{tuple(labels.shape)}: use labels.view(-1)")
+    batch, shape = labels.size(0), tuple(images.shape)
+    if not shape or shape[0] != batch:
+        if batch in shape[1:2] and len(shape) == 3:
+            fix = ("This is a time-major (seq_dim, batch, input_dim) batch: make it "
+                   "batch-first with images.transpose(0, 1)")
+        elif batch in shape[1:]:
+            axis = shape.index(batch, 1)
+            fix = f"Move the batch axis first with images.movedim({axis}, 0)"
+        elif batch == 1 and images.numel() == seq_dim * input_dim:
+            fix = f"For one image use images.view(1, {seq_dim}, {input_dim})"
+        else:
+            fix = "Pass the images and the labels of the same batch"
+        raise ValueError(
+            f"images of shape {shape} do not match the {batch} labels: the first dimension "
+            f"must be the batch, one image per label, as in {layouts}. {fix}.")
+    per_image = tuple(size for size in shape[1:] if size != 1)
+    if per_image not in ((seq_dim, input_dim), (seq_dim * input_dim,)):
+        raise ValueError(
+            f"images of shape {shape} are not a batch of {seq_dim} x {input_dim} images: each "
+            f"image must be {seq_dim} time steps of {input_dim} values, as in {layouts}.")
+    return images.reshape(batch, seq_dim, input_dim)  # a view unless the layout needs a copy
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -107,14 +166,15 @@ def evaluate(model: nn.Module, batches: Iterable, seq_dim: int = IMAGE_SIZE,
 
     Runs in eval mode under ``torch.inference_mode()`` (no gradients are recorded: the
     stricter, faster form of ``torch.no_grad()``), then restores the model's previous mode.
-    Images of any layout with seq_dim * input_dim values each are viewed as
-    (batch, seq_dim, input_dim) and moved to the model's device. Large batches (the
+    Each batch of images is checked and viewed as (batch, seq_dim, input_dim) by
+    :func:`as_sequences` and moved to the model's device. Large batches (the
     course's test batches hold 1000 images) make it fast; the result does not depend on
     the batch size. ``autocast_dtype=torch.bfloat16`` computes the logits in mixed
     precision (see :func:`autocast_context`).
 
     Raises:
-        ValueError: ``batches`` is empty, or ``autocast_dtype`` is not supported.
+        ValueError: ``batches`` is empty, a batch is not one batch-first image per label
+            (see :func:`as_sequences`), or ``autocast_dtype`` is not supported.
     """
     device = _model_device(model)
     autocast = autocast_context(device, autocast_dtype)
@@ -124,7 +184,7 @@ def evaluate(model: nn.Module, batches: Iterable, seq_dim: int = IMAGE_SIZE,
     try:
         with torch.inference_mode(), autocast:
             for images, labels in batches:
-                logits = model(images.to(device).view(-1, seq_dim, input_dim))
+                logits = model(as_sequences(images, labels, seq_dim, input_dim).to(device))
                 correct += (logits.argmax(dim=1) == labels.to(device)).sum().item()
                 total += labels.numel()
     finally:
@@ -142,12 +202,15 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
           autocast_dtype: torch.dtype | None = None) -> History:
     """Train for ``n_iters`` iterations, evaluating on the test set every ``eval_every``.
 
-    Each iteration views the images as (batch, seq_dim, input_dim), clears the gradients,
+    Each iteration views the images as (batch, seq_dim, input_dim) (checked by
+    :func:`as_sequences`), clears the gradients,
     computes the logits and the loss, backpropagates and updates the parameters; the
     training batches are walked epoch after epoch until ``n_iters`` (the tutorial's 3000 =
     5 epochs of 600 batches of 100). Each evaluation is printed through ``log`` in the
-    tutorial's form, with the accuracy as a float percentage. A tqdm bar shows progress
-    (off when ``progress`` is False or the environment sets ``TQDM_DISABLE=1``).
+    tutorial's form, with the accuracy as a float percentage. A progress bar shows
+    progress unless ``progress`` is False (see :func:`lstm_helpers.progress.progress_bar`:
+    in a notebook one output line that ends in its final state; in a terminal tqdm's bar,
+    which ``TQDM_DISABLE=1`` hides).
     ``on_evaluation(record, model)``, if given, is called after each evaluation (to save a
     checkpoint, say).
 
@@ -156,34 +219,42 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
     float32 throughout; see :func:`autocast_context`). The backward pass runs outside the
     autocast block, as the PyTorch AMP recipe prescribes.
 
-    Speed: the loop does nothing per iteration beyond the step itself. Losses are kept as
-    tensors and turned into Python floats at each evaluation, so a GPU is not made to wait
-    for every iteration's ``loss.item()``.
+    A loss that becomes nan or infinite (a learning rate too high, typically) stops the
+    training with :class:`TrainingDivergedError` within ``DIVERGENCE_CHECK_EVERY`` (50)
+    iterations, and always before the next evaluation, so ``on_evaluation`` never sees
+    diverged weights (a checkpoint keeps the last good ones). Under
+    ``DistributedDataParallel`` the ranks take that decision together.
+
+    Speed: the loop does nothing per iteration beyond the step itself and a check of the
+    batch's shape (no device work). Losses are kept as tensors and turned into Python floats
+    every 50 iterations and at each evaluation, so a GPU is not made to wait for every
+    iteration's ``loss.item()``.
 
     Returns:
         History: the loss of every iteration and the evaluations.
 
     Raises:
         ValueError: n_iters or eval_every is not a positive integer, train_batches is
-            empty, or autocast_dtype is not supported.
+            empty, a batch is not one batch-first image per label (see
+            :func:`as_sequences`), or autocast_dtype is not supported.
+        TrainingDivergedError: the loss became nan or infinite; the message gives the
+            iteration and the learning rate to lower.
     """
-    _positive_int("n_iters", n_iters)
-    _positive_int("eval_every", eval_every)
+    positive_int("n_iters", n_iters)
+    positive_int("eval_every", eval_every)
     device = _model_device(model)
     autocast_context(device, autocast_dtype)  # refuse a bad dtype before any work
     history = History()
-    pending: list[torch.Tensor] = []  # this stretch's losses, still as tensors
+    pending: list[torch.Tensor] = []  # the losses since the last check, still as tensors
     model.train()
     start = time.perf_counter()
-    # Read TQDM_DISABLE here: tqdm's notebook (widget) bar ignores it (tqdm 4.70).
-    hidden = os.environ.get("TQDM_DISABLE", "").lower() in {"1", "true", "yes"}
-    bar = tqdm(total=n_iters, desc="training", unit="it", disable=hidden or not progress)
-    iteration = 0
+    bar = progress_bar(total=n_iters, desc="training", unit="it", disable=not progress)
+    iteration = checked = 0
     try:
         while iteration < n_iters:
             epoch_start = iteration
             for images, labels in train_batches:
-                images = images.to(device).view(-1, seq_dim, input_dim)
+                images = as_sequences(images, labels, seq_dim, input_dim).to(device)
                 optimizer.zero_grad()
                 with autocast_context(device, autocast_dtype):
                     loss = criterion(model(images), labels.to(device))
@@ -192,8 +263,15 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
                 iteration += 1
                 pending.append(loss.detach())
                 bar.update()
-                if iteration % eval_every == 0 or iteration == n_iters:
+                evaluating = iteration % eval_every == 0 or iteration == n_iters
+                # Divergence is checked where the losses are read anyway (a GPU sync every
+                # 50 iterations costs nothing measurable; one per iteration would stall the
+                # GPU's queue), and before every evaluation, so no diverged model is scored
+                # or checkpointed.
+                if evaluating or len(pending) >= DIVERGENCE_CHECK_EVERY:
                     _flush(pending, history.train_loss)
+                    checked = _stop_if_diverged(history, checked, optimizer, model, device)
+                if evaluating:
                     record = Evaluation(iteration, history.train_loss[-1],
                                         evaluate(model, test_batches, seq_dim, input_dim,
                                                  autocast_dtype))
@@ -211,6 +289,39 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
         bar.close()
         history.seconds = time.perf_counter() - start
     return history
+
+
+def _stop_if_diverged(history: History, checked: int, optimizer: torch.optim.Optimizer,
+                      model: nn.Module, device: torch.device) -> int:
+    """Raise TrainingDivergedError if a loss after the first ``checked`` ones is nan or
+    infinite (on any rank, under DDP); else return the number of losses now checked."""
+    losses = history.train_loss
+    first = next((i for i in range(checked, len(losses)) if not math.isfinite(losses[i])),
+                 None)
+    if _is_ddp(model):  # every rank must stop at the same iteration, or the others hang
+        flag = torch.tensor([float(first is not None)], device=device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        if flag.item() and first is None:
+            raise TrainingDivergedError(
+                f"training diverged on another process by iteration {len(losses)}: its loss "
+                f"became nan or infinite. Lower the learning rate and train a fresh model.",
+                len(losses), float("nan"), history)
+    if first is None:
+        return len(losses)
+    iteration, loss = first + 1, losses[first]
+    learning_rate = optimizer.param_groups[0].get("lr")
+    if isinstance(learning_rate, (int, float)):
+        rate, lower = f" with learning rate {learning_rate:g}", f" (try {learning_rate / 10:g})"
+    else:
+        rate = lower = ""
+    raise TrainingDivergedError(
+        f"training diverged: the loss became {loss} at iteration {iteration}{rate}, "
+        f"and the weights are no longer usable. Lower the learning rate{lower} and train a "
+        f"fresh model.", iteration, loss, history)
+
+
+def _is_ddp(model: nn.Module) -> bool:
+    return isinstance(model, torch.nn.parallel.DistributedDataParallel)
 
 
 def _flush(pending: list[torch.Tensor], losses: list[float]) -> None:

@@ -12,11 +12,16 @@
 # 6. instantiate the optimizer,
 # 7. train.
 #
-# Everything reusable lives in the small package `lstm_helpers`, so the notebook stays about
-# the ideas. Run it top to bottom; a full run takes about half a minute on a laptop CPU.
+# The two pieces of code the tutorial teaches are written out here, in cells you can read,
+# run and change: the model class (Step 3) and the training loop (Step 7). What is not the
+# lesson (reading the MNIST files, plotting) comes from the course's small package
+# `lstm_helpers`. From Model B on, the class and the loop come from that package too: it
+# keeps the same code, and the course's tests check that both give the same numbers.
+# Run the notebook top to bottom; a full run takes about half a minute on a laptop CPU.
 
 # %%
-import inspect
+import math
+import time
 
 import matplotlib.pyplot as plt
 import torch
@@ -95,8 +100,13 @@ print("epochs:", num_epochs)
 
 # %%
 train_loader, test_loader = lh.mnist_batches(batch_size=batch_size)
-images, labels = next(iter(train_loader))
 print("batches per epoch:", len(train_loader), "| test batches:", len(test_loader))
+
+# %% [markdown]
+# Each pass over `train_loader` yields (images, labels) pairs. One batch:
+
+# %%
+images, labels = next(iter(train_loader))
 print("one batch:", tuple(images.shape), tuple(labels.shape))
 
 # %% [markdown]
@@ -111,20 +121,50 @@ print("one batch:", tuple(images.shape), tuple(labels.shape))
 #   `out[:, -1, :]` of shape (100, 100), into 10 scores (logits), one per digit.
 #
 # The LSTM starts from zero hidden and cell states $h_0$ and $c_0$, of shape
-# (layer_dim, batch, hidden_dim). The class is defined once, in `lstm_helpers/models.py`;
-# here is its code:
+# (layer_dim, batch, hidden_dim): one slice per layer, one row per image of the batch.
+# `__init__` creates the layers (and with them the parameters); `forward` says what happens
+# to a batch `x`.
 
 # %%
-print(inspect.getsource(lh.models.RecurrentClassifier.forward))
-print(inspect.getsource(lh.LSTMModel.__init__))
-print(inspect.getsource(lh.LSTMModel.initial_state))
+class LSTMModel(nn.Module):
+    def __init__(self, input_dim, hidden_dim, layer_dim, output_dim):
+        super().__init__()
+        self.hidden_dim = hidden_dim  # hidden units per layer
+        self.layer_dim = layer_dim  # number of stacked LSTM layers
+        # batch_first=True: input and output are shaped (batch, seq, feature)
+        self.lstm = nn.LSTM(input_dim, hidden_dim, layer_dim, batch_first=True)
+        # the readout: a hidden state of hidden_dim numbers -> output_dim scores (logits)
+        self.fc = nn.Linear(hidden_dim, output_dim)
+
+    def forward(self, x):
+        # Zero initial hidden and cell states, shape (layer_dim, batch, hidden_dim).
+        # Fix: x.new_zeros makes them on x's device and with x's dtype, so no copying.
+        # Fix: no requires_grad_()/detach(): fresh zeros every batch have no history to cut.
+        h0 = x.new_zeros(self.layer_dim, x.size(0), self.hidden_dim)
+        c0 = x.new_zeros(self.layer_dim, x.size(0), self.hidden_dim)
+        # out: (batch, seq, hidden_dim), the top layer's hidden state at every time step;
+        # (hn, cn): each layer's hidden and cell states after the last step, unused here
+        out, (hn, cn) = self.lstm(x, (h0, c0))
+        # only the last time step has seen the whole image: (batch, hidden_dim) -> logits
+        out = self.fc(out[:, -1, :])
+        return out
 
 # %% [markdown]
-# Two details differ from the tutorial's listing, on purpose. The zero states are created
-# with `x.new_zeros(...)`, so they are on the input's device and dtype automatically. And
-# there is no `requires_grad_()` followed by `detach()`: the states are fresh zeros for
-# every batch, so there is nothing to backpropagate into (that pattern belongs to truncated
-# backpropagation through time, where a state is carried over from the previous batch).
+# The two lines marked *Fix* differ from the tutorial's listing, on purpose:
+#
+# * The tutorial makes its zero states with `torch.zeros(...)`, on the CPU, and its GPU
+#   version copies them to the GPU at every forward pass. `x.new_zeros(...)` creates them
+#   where the input already is, with the same dtype, so this class runs unchanged on a GPU.
+# * The tutorial calls `requires_grad_()` on the states and then `detach()` on them at once.
+#   That pattern belongs to truncated backpropagation through time, where the state is
+#   carried over from the previous batch and its history must be cut. Here the states are
+#   fresh zeros for every batch: there is no history to cut and nothing to learn in them.
+#   (Leaving the states out, `self.lstm(x)`, gives the same result: `nn.LSTM` starts from
+#   zeros by default. The class writes them out to show what the LSTM starts from.)
+#
+# `lstm_helpers.LSTMModel`, which the next notebooks use, is this class with one addition:
+# it checks its input first and, for a wrongly shaped batch or raw integer pixels, raises
+# an error that says how to fix it.
 
 # %% [markdown]
 # ## Step 4: Instantiating the model class
@@ -138,7 +178,7 @@ hidden_dim = 100
 layer_dim = 1
 output_dim = 10
 
-model = lh.LSTMModel(input_dim, hidden_dim, layer_dim, output_dim)
+model = LSTMModel(input_dim, hidden_dim, layer_dim, output_dim)
 print(model)
 
 # %% [markdown]
@@ -227,19 +267,91 @@ print("one gate's input weights, e.g. the forget gate's W_if:", list(w_if.shape)
 # %% [markdown]
 # ## Step 7: Training the model
 #
-# Each iteration: view the images as (batch, 28, 28), clear the old gradients, compute the
-# logits, the loss, the gradients (backpropagation through the 28 time steps), and update
-# the parameters. Every 500 iterations the model is scored on the 10,000 test images in
-# evaluation mode and without recording gradients (`model.eval()` and
-# `torch.inference_mode()`), and one line is printed. Accuracy is a float percentage: the
-# tutorial's `100 * correct / total` on integer tensors was floor division on the PyTorch
-# of its day, which is why its log shows whole numbers.
+# One iteration of training is five lines:
 #
-# In JupyterLab a progress bar runs while it trains.
+# 1. `optimizer.zero_grad()` clears the gradients left by the previous iteration
+#    (PyTorch adds new gradients to old ones until they are cleared);
+# 2. `outputs = model(images)` runs the forward pass and gives the logits, (100, 10);
+# 3. `loss = criterion(outputs, labels)` measures how wrong they are;
+# 4. `loss.backward()` computes the gradient of the loss for every parameter
+#    (backpropagation through the 28 time steps);
+# 5. `optimizer.step()` updates every parameter against its gradient (Step 6's formula).
+#
+# Before them, `images.view(-1, seq_dim, input_dim)` shapes the batch as (batch, 28, 28),
+# 28 time steps of 28 pixels. (The course's batches already have that shape and `view`
+# changes nothing; a `DataLoader` of the tutorial's kind gives (100, 1, 28, 28), which it
+# reshapes.)
+#
+# Every 500 iterations the model is scored on the 10,000 test images. First, a function that
+# measures the test accuracy. It switches the model to evaluation mode with `model.eval()`
+# (layers such as dropout behave differently while training; this model has none, but the
+# habit matters) and records no gradients under `torch.inference_mode()`, which makes
+# evaluation faster and lighter. The tutorial does neither. Its accuracy, `100 * correct /
+# total` on integer tensors, was floor division on the PyTorch of its day, which is why its
+# log shows whole numbers; here `correct` and `total` are Python integers and `/` gives a
+# float.
 
 # %%
-history = lh.train(model, criterion, optimizer, train_loader, test_loader,
-                   n_iters=n_iters, eval_every=500)
+def evaluate_accuracy(model, test_loader, seq_dim, input_dim):
+    """Test accuracy in percent (a float): the share of test images classified correctly."""
+    model.eval()  # evaluation mode
+    correct = 0
+    total = 0
+    with torch.inference_mode():  # no gradients recorded: faster, less memory
+        for images, labels in test_loader:
+            outputs = model(images.view(-1, seq_dim, input_dim))
+            predicted = outputs.argmax(dim=1)  # the digit with the highest score
+            correct += (predicted == labels).sum().item()
+            total += labels.size(0)
+    model.train()  # back to training mode
+    return 100 * correct / total
+
+# %% [markdown]
+# And the training loop itself: epochs, batches, the five lines, and an evaluation every
+# `eval_every` iterations that prints one line of the log in the tutorial's form. It also
+# keeps each iteration's loss and each evaluation, for the plot below. The loop lives in a
+# function so that Models B and C, and the course's tests, can run exactly this code again.
+# A progress bar (`lh.progress_bar`, tqdm drawn as one line of output) shows while it runs
+# and keeps its final state when the notebook is saved.
+
+# %%
+def train_model(model, criterion, optimizer, train_loader, test_loader, n_iters, eval_every,
+                seq_dim, input_dim):
+    """Train for n_iters iterations, evaluating every eval_every; return an lh.History."""
+    num_epochs = math.ceil(n_iters / len(train_loader))  # Step 2's count, rounded up
+    losses, evaluations = [], []
+    bar = lh.progress_bar(total=n_iters, desc="training")  # tqdm, as one output line
+    start = time.perf_counter()
+    iteration = 0
+    model.train()
+    for epoch in range(num_epochs):
+        for images, labels in train_loader:
+            images = images.view(-1, seq_dim, input_dim)  # (batch, 28, 28)
+            optimizer.zero_grad()  # clear the previous iteration's gradients
+            outputs = model(images)  # forward pass: logits (batch, 10)
+            loss = criterion(outputs, labels)  # cross entropy of this batch
+            loss.backward()  # gradients of the loss for every parameter
+            optimizer.step()  # parameters = parameters - learning_rate * gradients
+            iteration += 1
+            losses.append(loss.item())
+            bar.update()
+            if iteration % eval_every == 0 or iteration == n_iters:  # and after the last one
+                accuracy = evaluate_accuracy(model, test_loader, seq_dim, input_dim)
+                evaluations.append(lh.Evaluation(iteration, loss.item(), accuracy))
+                print(f"Iteration: {iteration}. Loss: {loss.item():.4f}. Accuracy: {accuracy:.2f}")
+            if iteration == n_iters:
+                break  # the last epoch may end early
+    bar.close()
+    return lh.History(train_loss=losses, evaluations=evaluations,
+                      seconds=time.perf_counter() - start)
+
+# %% [markdown]
+# Now train the model of Step 4 with it: 3000 iterations, an evaluation every 500.
+
+# %%
+seq_dim = 28  # time steps per image: one per row
+history = train_model(model, criterion, optimizer, train_loader, test_loader,
+                      n_iters=n_iters, eval_every=500, seq_dim=seq_dim, input_dim=input_dim)
 print(f"trained {n_iters} iterations in {history.seconds:.1f} s")
 
 # %% [markdown]
@@ -250,7 +362,7 @@ print(f"trained {n_iters} iterations in {history.seconds:.1f} s")
 
 # %%
 final = history.final_accuracy
-assert final >= 93.0, f"Model A should pass 93% test accuracy after 3000 iterations, got {final:.2f}%"
+assert final >= 93.0, f"Model A should pass 93% after 3000 iterations, got {final:.2f}%"
 print(f"final test accuracy: {final:.2f}%")
 
 # %%
@@ -262,4 +374,15 @@ plt.show()
 # reaching the early time steps is small at first. Once the network learns to carry
 # information in its cell state, accuracy climbs quickly and levels off near 95%.
 #
-# **Next:** Model B stacks a second LSTM layer; only Step 4 changes.
+# Try it: the class and the loop above are yours to change, and a whole run shows what each
+# of the five lines is for. Delete `optimizer.zero_grad()`, run that cell and then Steps 4
+# to 7 again: the gradients of all past batches pile up, every step follows their sum
+# instead of the current batch's gradient, and the log shows what that does to the loss and
+# the accuracy. Delete `optimizer.step()` instead, and the weights never change: the
+# accuracy stays where the untrained model started. Exercise 8, *the training loop*
+# (`notebooks/exercises/student/ex8_training_loop.ipynb`), then has you write the five lines
+# yourself, with a check that measures what each line did and names a slip as soon as it
+# happens.
+#
+# **Next:** Model B stacks a second LSTM layer; only Step 4 changes. The class and the loop
+# you wrote here come from the package from then on, as `lh.LSTMModel` and `lh.train`.

@@ -4,6 +4,11 @@
 # Model B is Model A with a second LSTM layer on top of the first. The point of this lesson
 # is how little changes: the data, the model class, the loss, the optimizer and the training
 # loop are exactly those of Model A. **Only Step 4 changes**: `layer_dim = 2`.
+#
+# The code cells below are Model A's, step for step, without the cells that explored the
+# data and the parameters. Where Model A wrote code out, in Step 3 (the class) and Step 7
+# (the loop), one line now takes that code from the package. Everything else is the same
+# code but for one line: `layer_dim` in Step 4. (The course's tests check exactly that.)
 
 # %%
 import matplotlib.pyplot as plt
@@ -14,27 +19,49 @@ import lstm_helpers as lh
 
 SEED = 0  # the course's seed: a rerun on the same machine repeats this history
 lh.set_seed(SEED)
+print("PyTorch", torch.__version__)
 
 # %% [markdown]
-# ## Steps 1 and 2: loading MNIST and making it iterable
+# ## Step 1: Loading the MNIST training data set
 #
-# As in Model A: 60,000 training and 10,000 test images, batches of 100, reshuffled every
-# epoch, 3000 iterations (5 epochs).
+# As in Model A: 60,000 training and 10,000 test images of the digits 0 to 9.
 
 # %%
-batch_size, n_iters = 100, 3000
-train_loader, test_loader = lh.mnist_batches(batch_size=batch_size)
-print("training images:", tuple(train_loader.images.shape), "| test images:",
-      tuple(test_loader.images.shape))
+train_dataset = lh.load_mnist(train=True)
+test_dataset = lh.load_mnist(train=False)
+
+print("training images:", train_dataset.data.size())
+print("training labels:", train_dataset.targets.size())
+print("test images:    ", test_dataset.data.size())
+print("test labels:    ", test_dataset.targets.size())
 
 # %% [markdown]
-# ## Step 3: the model class
+# ## Step 2: Making the data set iterable
 #
-# Nothing to write: `lh.LSTMModel` already takes the number of layers as an argument and
-# hands it to `nn.LSTM(input_dim, hidden_dim, layer_dim, batch_first=True)`.
+# Batches of 100, reshuffled every epoch, 3000 iterations: 5 epochs.
+
+# %%
+batch_size = 100
+n_iters = 3000
+num_epochs = int(n_iters / (len(train_dataset) / batch_size))
+print("epochs:", num_epochs)
+
+# %%
+train_loader, test_loader = lh.mnist_batches(batch_size=batch_size)
+print("batches per epoch:", len(train_loader), "| test batches:", len(test_loader))
 
 # %% [markdown]
-# ## Step 4: instantiating the model class (the one change)
+# ## Step 3: Creating the model class
+#
+# Nothing to write: `lh.LSTMModel` is the class you wrote in Model A, saved in the package
+# (with input checks added). It already takes the number of layers as an argument and hands
+# it to `nn.LSTM(input_dim, hidden_dim, layer_dim, batch_first=True)`.
+
+# %%
+LSTMModel = lh.LSTMModel  # the class you wrote in Model A
+
+# %% [markdown]
+# ## Step 4: Instantiating the model class (the one change)
 #
 # With two layers, the first LSTM reads the 28 image rows and produces a sequence of 28
 # hidden states; the second LSTM reads *that* sequence as its input. The readout still
@@ -42,20 +69,24 @@ print("training images:", tuple(train_loader.images.shape), "| test images:",
 # per layer: shape (2, batch, 100).
 
 # %%
-input_dim, hidden_dim, output_dim = 28, 100, 10
+input_dim = 28
+hidden_dim = 100
 layer_dim = 2  # the only line that differs from Model A
+output_dim = 10
 
-model = lh.LSTMModel(input_dim, hidden_dim, layer_dim, output_dim)
+model = LSTMModel(input_dim, hidden_dim, layer_dim, output_dim)
 print(model)
 
 # %% [markdown]
-# ## Step 5: the loss
+# ## Step 5: Instantiating the loss class
+#
+# Cross entropy, as for every classifier of the series.
 
 # %%
 criterion = nn.CrossEntropyLoss()
 
 # %% [markdown]
-# ## Step 6: the optimizer, and what the second layer adds
+# ## Step 6: Instantiating the optimizer class
 #
 # Still SGD with learning rate 0.1, $\theta \leftarrow \theta - \eta \nabla_\theta \mathcal{L}$.
 
@@ -64,6 +95,8 @@ learning_rate = 0.1
 optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
 
 # %% [markdown]
+# ### Parameters in depth
+#
 # The model now holds 10 groups of parameters instead of 6. The second layer brings its own
 # four: its input is the first layer's hidden state (100 numbers, not 28 pixels), so its
 # input-to-gates matrix is [400, 100].
@@ -74,7 +107,7 @@ for shape in lh.parameter_shapes(model):
     print(list(shape))
 
 # %% [markdown]
-# ### Breakdown per layer
+# ### Parameters breakdown
 #
 # * layer 1: input → gates [400, 28] and [400]; hidden state → gates [400, 100] and [400];
 # * layer 2: layer 1's hidden state → gates [400, 100] and [400]; its own hidden state →
@@ -85,11 +118,19 @@ for shape in lh.parameter_shapes(model):
 print(lh.describe_parameters(model))
 
 # %% [markdown]
-# ## Step 7: training the model
+# ## Step 7: Training the model
+#
+# `lh.train` is the loop you wrote in Model A, saved in the package: the same five lines per
+# iteration and the same evaluation every 500 iterations. (The course's tests train Model A
+# both ways from one seed and get the same loss at every iteration.)
 
 # %%
-history = lh.train(model, criterion, optimizer, train_loader, test_loader,
-                   n_iters=n_iters, eval_every=500)
+train_model = lh.train  # the loop you wrote in Model A
+
+# %%
+seq_dim = 28  # time steps per image: one per row
+history = train_model(model, criterion, optimizer, train_loader, test_loader,
+                      n_iters=n_iters, eval_every=500, seq_dim=seq_dim, input_dim=input_dim)
 print(f"trained {n_iters} iterations in {history.seconds:.1f} s")
 
 # %% [markdown]

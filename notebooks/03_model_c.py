@@ -5,6 +5,11 @@
 # tale: with plain SGD it sits at chance level (about 11%, the share of the most frequent
 # digit) for the first thousand iterations before it starts to learn, and it ends below the
 # one-layer Model A. This notebook shows why.
+#
+# As in Model B, the code cells of the seven steps are Model A's, with the class and the loop
+# taken from the package, and differ in one line: `layer_dim` in Step 4. One section is
+# extra, between Steps 6 and 7 and marked as beyond the seven steps: it measures the
+# gradients of the untrained model to explain the slow start.
 
 # %%
 import matplotlib.pyplot as plt
@@ -15,44 +20,82 @@ import lstm_helpers as lh
 
 SEED = 0  # the course's seed: a rerun on the same machine repeats this history
 lh.set_seed(SEED)
+print("PyTorch", torch.__version__)
 
 # %% [markdown]
-# ## Steps 1 to 3: data, batches, model class
+# ## Step 1: Loading the MNIST training data set
 #
-# Unchanged from Model A: MNIST in batches of 100, 3000 iterations, and `lh.LSTMModel`.
+# Unchanged from Model A.
 
 # %%
-batch_size, n_iters = 100, 3000
-train_loader, test_loader = lh.mnist_batches(batch_size=batch_size)
-print("batches per epoch:", len(train_loader))
+train_dataset = lh.load_mnist(train=True)
+test_dataset = lh.load_mnist(train=False)
+
+print("training images:", train_dataset.data.size())
+print("training labels:", train_dataset.targets.size())
+print("test images:    ", test_dataset.data.size())
+print("test labels:    ", test_dataset.targets.size())
 
 # %% [markdown]
-# ## Step 4: instantiating the model class (the one change)
+# ## Step 2: Making the data set iterable
+#
+# Batches of 100, 3000 iterations, 5 epochs.
 
 # %%
-input_dim, hidden_dim, output_dim = 28, 100, 10
-layer_dim = 3  # Model A: 1, Model B: 2, Model C: 3
+batch_size = 100
+n_iters = 3000
+num_epochs = int(n_iters / (len(train_dataset) / batch_size))
+print("epochs:", num_epochs)
 
-model = lh.LSTMModel(input_dim, hidden_dim, layer_dim, output_dim)
+# %%
+train_loader, test_loader = lh.mnist_batches(batch_size=batch_size)
+print("batches per epoch:", len(train_loader), "| test batches:", len(test_loader))
+
+# %% [markdown]
+# ## Step 3: Creating the model class
+#
+# `lh.LSTMModel` is the class you wrote in Model A, saved in the package.
+
+# %%
+LSTMModel = lh.LSTMModel  # the class you wrote in Model A
+
+# %% [markdown]
+# ## Step 4: Instantiating the model class (the one change)
+#
+# Three layers: each one reads the sequence of hidden states of the layer below, and the
+# readout looks at the last time step of the top one.
+
+# %%
+input_dim = 28
+hidden_dim = 100
+layer_dim = 3  # Model A: 1, Model B: 2, Model C: 3
+output_dim = 10
+
+model = LSTMModel(input_dim, hidden_dim, layer_dim, output_dim)
 print(model)
 
 # %% [markdown]
-# ## Step 5: the loss
+# ## Step 5: Instantiating the loss class
 
 # %%
 criterion = nn.CrossEntropyLoss()
 
 # %% [markdown]
-# ## Step 6: the optimizer and the parameters
+# ## Step 6: Instantiating the optimizer class
 #
-# SGD, learning rate 0.1. Three layers give 14 parameter groups: four per layer plus the
-# readout's two. Layers 2 and 3 both read a 100-number hidden state, so they have the same
-# shapes.
+# SGD, learning rate 0.1.
 
 # %%
 learning_rate = 0.1
 optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
 
+# %% [markdown]
+# ### Parameters in depth
+#
+# Three layers give 14 parameter groups: four per layer plus the readout's two. Layers 2
+# and 3 both read a 100-number hidden state, so they have the same shapes.
+
+# %%
 print(len(list(model.parameters())), "parameter groups")
 for shape in lh.parameter_shapes(model):
     print(list(shape))
@@ -61,23 +104,26 @@ for shape in lh.parameter_shapes(model):
 print(lh.describe_parameters(model))
 
 # %% [markdown]
-# ### Why a deep LSTM starts slowly: the gradients at initialisation
+# ## Beyond the seven steps: why a deep LSTM starts slowly
 #
-# Before training, the error signal for the first layer has to travel back through the
-# readout, then through layers 3 and 2, each of which multiplies it by gate activations and
-# weights that are small at initialisation. Measure it: one batch, one backward pass, and the
-# size (L2 norm) of the gradient of each layer's input weights, for one, two and three
-# layers from the same seed.
+# This section is not one of the tutorial's steps; it measures what the tutorial's log only
+# shows. Before training, the error signal for the first layer has to travel back through
+# the readout, then through layers 3 and 2, each of which multiplies it by gate activations
+# and weights that are small at initialisation. Measure it: one batch, one backward pass,
+# and the size (L2 norm) of the gradient of each layer's input weights, for one, two and
+# three layers from the same seed.
 
 # %%
 images, labels = next(iter(train_loader))
 for layers in (1, 2, 3):
     torch.manual_seed(SEED)
-    probe = lh.LSTMModel(input_dim, hidden_dim, layers, output_dim)
+    probe = LSTMModel(input_dim, hidden_dim, layers, output_dim)
     criterion(probe(images), labels).backward()
     norms = [getattr(probe.lstm, f"weight_ih_l{k}").grad.norm().item() for k in range(layers)]
     print(f"{layers} layer(s): gradient norm of each layer's input weights, bottom to top:",
           ", ".join(f"{n:.1e}" for n in norms))
+
+lh.set_seed(SEED)  # the probe drew random numbers: training starts from a known state again
 
 # %% [markdown]
 # The bottom layer, the only one that sees the pixels, gets a gradient that shrinks with
@@ -89,12 +135,17 @@ for layers in (1, 2, 3):
 # Adam, which rescale each parameter's step, avoid the wait (see the Deep Learning Notes).
 
 # %% [markdown]
-# ## Step 7: training the model
+# ## Step 7: Training the model
+#
+# `lh.train` is the loop you wrote in Model A, saved in the package.
 
 # %%
-lh.set_seed(SEED)  # the probe above drew random numbers: start training from a known state
-history = lh.train(model, criterion, optimizer, train_loader, test_loader,
-                   n_iters=n_iters, eval_every=500)
+train_model = lh.train  # the loop you wrote in Model A
+
+# %%
+seq_dim = 28  # time steps per image: one per row
+history = train_model(model, criterion, optimizer, train_loader, test_loader,
+                      n_iters=n_iters, eval_every=500, seq_dim=seq_dim, input_dim=input_dim)
 print(f"trained {n_iters} iterations in {history.seconds:.1f} s")
 
 # %% [markdown]

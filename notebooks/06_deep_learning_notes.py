@@ -19,16 +19,16 @@ train_loader, test_loader = lh.mnist_batches(batch_size=100)
 # %% [markdown]
 # ## A small sweep: hidden units × layers
 #
-# Nine LSTMs, from 32 units in one layer to 128 units in three, all trained with the
-# tutorial's recipe (SGD, learning rate 0.1, batches of 100) for the same budget of 1000
-# iterations, a third of the tutorial's 3000 so that the sweep stays a few minutes long on a
-# laptop. For each: parameters, test accuracy at the end, and wall time.
+# Six LSTMs, 32 or 128 units in one, two or three layers, all trained with the tutorial's
+# recipe (SGD, learning rate 0.1, batches of 100) for the same budget of 1000 iterations, a
+# third of the tutorial's 3000, so that the sweep stays about two minutes long on a laptop.
+# For each: test accuracy at the end, parameters, and wall time.
 
 # %%
 SWEEP_ITERS = 1000
 sweep = {}
 for layer_dim in (1, 2, 3):
-    for hidden_dim in (32, 64, 128):
+    for hidden_dim in (32, 128):
         recipe = lh.Recipe(f"{layer_dim}x{hidden_dim}", layer_dim=layer_dim,
                            hidden_dim=hidden_dim, n_iters=SWEEP_ITERS)
         model, history = lh.run_recipe(recipe, train_loader, test_loader, seed=SEED)
@@ -37,39 +37,41 @@ for layer_dim in (1, 2, 3):
               f"{history.final_accuracy:.2f}%, {history.seconds:.1f} s")
 
 # %%
-rows = ["| layers | hidden units | parameters | test accuracy (%) | time (s) |",
-        "|---|---|---|---|---|"]
+rows = ["| layers | hidden units | test accuracy (%) | parameters | time (s) |",
+        "|--:|--:|--:|--:|--:|"]
 for recipe, (parameters, history) in sweep.items():
-    rows.append(f"| {recipe.layer_dim} | {recipe.hidden_dim} | {parameters:,} "
-                f"| {history.final_accuracy:.2f} | {history.seconds:.0f} |")
-# The accuracies and times in this table vary by machine: nbval does not compare it.
+    rows.append(f"| {recipe.layer_dim} | {recipe.hidden_dim} | {history.final_accuracy:.2f} "
+                f"| {parameters:,} | {history.seconds:.0f} |")
+# Accuracies and times vary from machine to machine; the checks below hold on any of them.
 # NBVAL_IGNORE_OUTPUT
 Markdown("\n".join(rows))
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4))
+fig, ax = plt.subplots(figsize=(6.4, 3.6))  # the width of the page's text column
 for layer_dim in (1, 2, 3):
     points = [(parameters, history.final_accuracy)
               for recipe, (parameters, history) in sweep.items() if recipe.layer_dim == layer_dim]
-    ax.plot(*zip(*points), "o-", label=f"{layer_dim} layer(s): 32, 64, 128 units")
-ax.set(xscale="log", xlabel="parameters", ylabel=f"test accuracy after {SWEEP_ITERS} iterations (%)",
-       ylim=(0, 100), title="Capacity against accuracy, SGD lr 0.1, same budget")
+    ax.plot(*zip(*points), "o-", label=f"{layer_dim} layer(s): 32, 128 units")
+ax.set(xscale="log", xlabel="parameters (log scale)",
+       ylabel=f"test accuracy after {SWEEP_ITERS} iterations (%)", ylim=(0, 100),
+       title="Capacity against accuracy, SGD lr 0.1, same budget")
 ax.grid(alpha=0.3)
 ax.legend()
 plt.show()
 
 # %% [markdown]
 # What to read from it. **Depth** is the clear effect: at equal iterations, every added layer
-# makes plain SGD slower to get going, so the two-layer networks with 64 or more units are
-# still far behind and all three-layer networks sit at chance (11%), although they hold up to
-# 42 times the parameters of the smallest model. **Width** shows no steady gain at this
-# budget: the one-layer models are all mid-climb after 1000 iterations, and which one is
+# makes plain SGD slower to get going, so the two-layer network with 128 units is still far
+# behind and both three-layer networks sit at chance (11%), although the larger one holds 42
+# times the parameters of the smallest model. **Width** shows no steady gain at this
+# budget: both one-layer models are mid-climb after 1000 iterations, and which one is
 # ahead changes from seed to seed by several points. Capacity is only potential accuracy; the
 # optimizer and the training budget decide how much of it is realised, and the time column
 # shows the price paid for it either way. The checks below hold on any machine:
 
 # %%
-by_shape = {(r.layer_dim, r.hidden_dim): history.final_accuracy for r, (_, history) in sweep.items()}
+by_shape = {(r.layer_dim, r.hidden_dim): history.final_accuracy
+            for r, (_, history) in sweep.items()}
 assert by_shape[(1, 128)] > by_shape[(3, 128)] + 10, by_shape  # deeper is not better here
 assert max(by_shape.values()) > 50, by_shape  # and the sweep did learn something
 print("the 1-layer 128-unit model beats the 3-layer 128-unit model by more than 10 points")
@@ -87,29 +89,30 @@ print("the 1-layer 128-unit model beats the 3-layer 128-unit model by more than 
 #   \theta_t = \theta_{t-1} - \eta \, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}$$
 #
 # with $g_t = \nabla_\theta \mathcal{L}$ and $\hat m_t, \hat v_t$ the bias-corrected averages.
-# Same Model C (3 layers of 100 units), same data, same 3000 iterations; only the optimizer
-# changes, to Adam with learning rate 0.002.
+# Same Model C (3 layers of 100 units), same data; the optimizer changes, to Adam with
+# learning rate 0.002, and it gets a third of the budget: 1000 iterations instead of 3000.
 
 # %%
 adam_c = lh.Recipe("LSTM C, Adam lr 0.002", layer_dim=3, optimizer="adam",
-                   learning_rate=0.002)
+                   learning_rate=0.002, n_iters=1000)
 _, adam_history = lh.run_recipe(adam_c, train_loader, test_loader, seed=SEED, log=print)
-print(f"trained 3000 iterations in {adam_history.seconds:.1f} s")
+print(f"trained {adam_c.n_iters} iterations in {adam_history.seconds:.1f} s")
 
 # %%
 final = adam_history.final_accuracy
-assert final >= 97.5, f"Model C with Adam should pass 97.5%, got {final:.2f}%"
+assert final >= 94.0, f"Model C with Adam should pass 94% in 1000 iterations, got {final:.2f}%"
 assert adam_history.evaluations[0].accuracy >= 90.0, "no slow start expected with Adam"
 print(f"final test accuracy with Adam: {final:.2f}%")
 
 # %%
-lh.plot_history(adam_history, "Model C (3 layers) with Adam, learning rate 0.002")
+lh.plot_history(adam_history, "Model C (3 layers) with Adam, lr 0.002, 1000 iterations")
 plt.show()
 
 # %% [markdown]
 # Compare with the Model C notebook: with SGD the same network spent 1000 iterations at
-# chance and ended near 88%; with Adam it is above 90% at the first evaluation and ends
-# around 98%, above every SGD model of the course. Depth did pay off once the optimizer could
-# train it. Other remedies for the same problem, which the exercises explore: clipping the
-# gradient norm (`torch.nn.utils.clip_grad_norm_`) with a larger SGD step, or initialising the
-# forget gate's bias to 1 so that the cell state carries information from the start.
+# chance and ended near 88% after 3000; with Adam it is above 90% at the first evaluation
+# and, after 1000 iterations, level with or above the best SGD runs of the course after
+# their full 3000 (about 95 to 96%). Depth did pay off once the optimizer could train it. Other
+# remedies for the same problem, which the exercises explore: clipping the gradient norm
+# (`torch.nn.utils.clip_grad_norm_`) with a larger SGD step, or initialising the forget
+# gate's bias to 1 so that the cell state carries information from the start.

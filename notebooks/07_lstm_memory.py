@@ -19,7 +19,9 @@
 #    digit for K steps before it answers: the RNN against the LSTM, and the LSTM with its
 #    forget gate started open.
 #
-# The whole notebook runs in about three minutes on a 2-core laptop CPU.
+# The notebook trains twelve small models and runs in about three minutes on a 2-core CPU.
+# To fit in that time it uses smaller settings than a full study would; the first code
+# cell says which, and how to run the full experiment.
 
 # %%
 import math
@@ -37,32 +39,45 @@ print("PyTorch", torch.__version__)
 # %% [markdown]
 # ## Two models to open
 #
-# A tanh RNN and an LSTM, one layer each, with the same width. Both train with the same
-# recipe: Adam at learning rate 0.002 (the deep learning notes showed it trains faster and
-# more reliably than the tutorial's SGD), batches of 100, the same number of iterations.
+# A tanh RNN and an LSTM, one layer each (`layer_dim = 1`), with the same width. Both train
+# with the same recipe: Adam at learning rate 0.002 (the deep learning notes showed it trains
+# faster and more reliably than the tutorial's SGD), batches of 100, the same number of
+# iterations.
 #
-# The width is 64 hidden units instead of the tutorial's 100, and the budget is
-# 800 iterations instead of 3000: this notebook trains ten models, and it must stay within a
-# few minutes on a laptop. Both are enough for the effects measured here; the memory
-# section says how a probe run with 100 units compared.
+# **What is reduced, and how to run the full experiment.** So that the notebook runs in a
+# few minutes on a laptop CPU, the models have 64 hidden units instead of the tutorial's
+# 100, train for 500 iterations instead of 3000, are scored on the first 2,000 of the
+# 10,000 test images, and the memory experiment tries three delays. Set
+# `FULL_EXPERIMENT = True` below for 100 units, 1000 iterations, the whole test set and
+# five delays: the settings of the probe run quoted in section 4, about half an hour on a
+# 2-core CPU. The effects measured here show in both.
 
 # %%
-HIDDEN_DIM = 64
-N_ITERS = 800
+FULL_EXPERIMENT = False
+if FULL_EXPERIMENT:
+    HIDDEN_DIM, N_ITERS, TEST_IMAGES, DELAYS = 100, 1000, 10_000, [0, 14, 28, 42, 56]
+else:
+    HIDDEN_DIM, N_ITERS, TEST_IMAGES, DELAYS = 64, 500, 2_000, [0, 28, 56]
+INPUT_DIM, LAYER_DIM, OUTPUT_DIM = 28, 1, 10  # 28 pixels per row; one layer; ten digits
 LEARNING_RATE = 0.002
-train_loader, test_loader = lh.mnist_batches(batch_size=100)
+
+train_loader, _ = lh.mnist_batches(batch_size=100)
+all_test_images, all_test_labels = lh.mnist_tensors(train=False)
+test_loader = lh.TensorBatches(all_test_images[:TEST_IMAGES], all_test_labels[:TEST_IMAGES],
+                               batch_size=1000)
+print(f"{len(train_loader)} training batches of 100; {TEST_IMAGES:,} test images")
 
 
 def build_model(cell: str) -> nn.Module:
     """A fresh one-layer model ("rnn": tanh RNN, "lstm": LSTM), seeded so runs repeat."""
     lh.set_seed(SEED)
     if cell == "rnn":
-        return lh.RNNModel(28, HIDDEN_DIM, 1, 10, nonlinearity="tanh")
-    return lh.LSTMModel(28, HIDDEN_DIM, 1, 10)
+        return lh.RNNModel(INPUT_DIM, HIDDEN_DIM, LAYER_DIM, OUTPUT_DIM, nonlinearity="tanh")
+    return lh.LSTMModel(INPUT_DIM, HIDDEN_DIM, LAYER_DIM, OUTPUT_DIM)
 
 
 def train_model(model: nn.Module, train_batches, test_batches, seq_dim: int = 28) -> lh.History:
-    """Train with Adam for N_ITERS iterations; one evaluation, on the 10,000 test images."""
+    """Train with Adam for N_ITERS iterations (a progress bar shows), then score once."""
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     return lh.train(model, nn.CrossEntropyLoss(), optimizer, train_batches, test_batches,
                     n_iters=N_ITERS, eval_every=N_ITERS, seq_dim=seq_dim, log=None)
@@ -79,12 +94,12 @@ lstm_model = models["LSTM"]
 
 # %% [markdown]
 # Both read digits well. The LSTM has four times as many recurrent weights (four gates
-# instead of one update), and on 28 rows that buys it a point or two, not more. The checks
-# below hold on any machine:
+# instead of one update), and on 28 rows that buys it a few points, not more. The checks
+# below hold on any machine, with wide margins:
 
 # %%
-assert histories["LSTM"].final_accuracy > 93, histories["LSTM"].final_accuracy
-assert histories["tanh RNN"].final_accuracy > 80, histories["tanh RNN"].final_accuracy
+assert histories["LSTM"].final_accuracy > 85, histories["LSTM"].final_accuracy
+assert histories["tanh RNN"].final_accuracy > 70, histories["tanh RNN"].final_accuracy
 print("both models learned to read digits")
 
 # %% [markdown]
@@ -112,7 +127,7 @@ print("both models learned to read digits")
 # $\sigma$ is the logistic sigmoid, so every gate lies between 0 (closed) and 1 (open), and
 # $\odot$ multiplies element by element. `nn.LSTM` stores the four gates' weights stacked in
 # the order (i, f, g, o): `weight_ih_l0` is $[W_{ii}; W_{if}; W_{ig}; W_{io}]$, of shape
-# (4 × 64, 28), and `weight_hh_l0`, `bias_ih_l0` and `bias_hh_l0` follow the same order.
+# (4 × hidden_dim, input_dim), and `weight_hh_l0`, `bias_ih_l0` and `bias_hh_l0` follow the same order.
 # The code below is the equations, line for line.
 
 # %%
@@ -171,6 +186,7 @@ difference = (by_hand - by_torch).abs().max().item()
 print("hidden states, all 28 steps:", tuple(by_hand.shape))
 print(f"largest absolute difference from nn.LSTM: {difference:.1e}")
 assert difference < 1e-5, difference
+print("below 1e-5: the hand-written cell computes what nn.LSTM computes")
 
 with torch.no_grad():
     logits = lstm_model.fc(by_hand[:, -1, :])  # the readout, on the last step's hidden state
@@ -213,12 +229,12 @@ plt.show()
 #
 # A measurement that does bear on the question "what does the decision rest on" is to remove
 # information and score the model again. Below, row $r$ of every test image is set to 0 (the
-# background's value), for each $r$ in turn, and both models are scored on all 10,000 test
-# images.
+# background's value), for each $r$ in turn, and both models are scored on the test images
+# again.
 
 # %%
 blanking = {name: lh.row_blanking_accuracy(model, test_loader) for name, model in models.items()}
-baselines = {name: history.final_accuracy for name, history in histories.items()}
+baselines = {name: lh.evaluate(model, test_loader) for name, model in models.items()}
 fig = lh.plot_row_blanking(blanking, baselines,
                            "Test accuracy when one image row is blanked, for each row")
 plt.show()
@@ -304,17 +320,17 @@ for moment, norms in gradient_norms.items():
 # %% [markdown]
 # ## 4. Memory measured: the digit, then K blank rows
 #
-# `lh.DelayedBatches` wraps the batches of Step 2 and appends K blank rows (28 zeros each) to
+# `lh.DelayedBatches` wraps the batches above and appends K blank rows (28 zeros each) to
 # every image: the model reads the digit's 28 rows, then K steps of nothing, and only then
 # answers. To answer it must carry what it saw of the digit across the K blank steps. With
 # K = 0 the task is the tutorial's.
 
 # %%
-DELAYS = [0, 14, 28, 56]
 example = lh.DelayedBatches([(test_images[:1], test_labels[:1])], max(DELAYS))
 delayed_image, _ = next(iter(example))
 print("one delayed sequence:", tuple(delayed_image.shape), "(batch, 28 + K steps, 28 pixels)")
-fig, axes = plt.subplots(1, len(DELAYS), figsize=(9, 4.5), sharey=True)
+fig, axes = plt.subplots(1, len(DELAYS), figsize=(6.4, 4.2), sharey=True, squeeze=False)
+axes = axes[0]
 for ax, delay in zip(axes, DELAYS):
     ax.imshow(delayed_image[0, :28 + delay], cmap="gray_r", vmin=0, vmax=1)
     ax.set(title=f"K = {delay}: {28 + delay} steps", xticks=[])
@@ -361,8 +377,9 @@ Markdown("\n".join(rows))
 # can open it. But training needs a gradient to learn from, and at the default it gets
 # almost none from the digit's rows.
 #
-# Setting the bias is one line per tensor. `bias_ih_l0` and `bias_hh_l0` each hold 4 × 64
-# values in the gate order (i, f, g, o), so the forget gate's are the second block of 64;
+# Setting the bias is one line per tensor. `bias_ih_l0` and `bias_hh_l0` each hold
+# 4 × hidden_dim values in the gate order (i, f, g, o), so the forget gate's are the second
+# block of hidden_dim;
 # the two are always added, so we put the whole bias in one of them and zero the other.
 
 # %%
@@ -403,12 +420,15 @@ for name in VARIANTS:
 # ### The experiment
 #
 # Four models for each delay K: the tanh RNN, the LSTM as PyTorch initialises it, and the
-# LSTM with its forget bias set to 1 and to 3. All have 64 hidden units and train with the
-# same recipe, seed and budget; only the data's delay and the starting forget gate differ.
-# The two K = 0 models of section 1 are the tanh RNN and the default LSTM at K = 0: trained
-# again with the same seed and recipe, they would repeat the same numbers, so they are reused.
+# LSTM with its forget bias set to 1 and to 3. All have `HIDDEN_DIM` hidden units and train
+# with the same recipe, seed and budget (`N_ITERS` iterations of Adam); only the data's delay
+# and the starting forget gate differ. Each is scored once, at the end, on the same test
+# images. The two models of section 1 are the tanh RNN and the default LSTM at K = 0:
+# trained again with the same seed and recipe, they would repeat the same numbers, so they
+# are reused.
 #
-# This is the longest cell of the course's lessons: about two minutes on a laptop CPU.
+# This is the notebook's longest cell: ten models, about two minutes on a 2-core CPU (a
+# sequence of 84 steps costs three times as much as one of 28).
 
 # %%
 accuracy = {name: {} for name in VARIANTS}  # accuracy[variant][K], test accuracy in %
@@ -436,16 +456,18 @@ for name, by_delay in accuracy.items():
     rows.append(f"| {name} | " + " | ".join(f"{by_delay[k]:.2f}" for k in DELAYS) + " |")
 # The accuracies vary by machine: nbval does not compare this table; the asserts below do.
 # NBVAL_IGNORE_OUTPUT
-Markdown("Test accuracy (%) after " + f"{N_ITERS} iterations, 64 hidden units\n\n"
-         + "\n".join(rows))
+Markdown(f"Test accuracy (%) on {TEST_IMAGES:,} test images after {N_ITERS} iterations, "
+         f"{HIDDEN_DIM} hidden units\n\n" + "\n".join(rows))
 
 # %%
-CHANCE = 100 * torch.bincount(test_loader.labels).max().item() / len(test_loader.labels)
+counts = torch.bincount(test_loader.labels, minlength=OUTPUT_DIM)
+CHANCE = 100 * counts.max().item() / len(test_loader.labels)
 fig = lh.plot_accuracy_vs_delay(
-    accuracy, f"Test accuracy against the delay K, {N_ITERS} iterations, 64 hidden units",
-    chance=CHANCE)
+    accuracy, f"Test accuracy against the delay K, {N_ITERS} iterations, "
+    f"{HIDDEN_DIM} hidden units", chance=CHANCE)
 plt.show()
-print(f"always answering the most frequent test digit (1) scores {CHANCE:.2f}%")
+print(f"always answering the most frequent test digit ({counts.argmax().item()}) "
+      f"scores {CHANCE:.2f}%")
 
 # %% [markdown]
 # What the stored run shows (your numbers may differ by a few points, not in shape):
@@ -471,10 +493,10 @@ print(f"always answering the most frequent test digit (1) scores {CHANCE:.2f}%")
 # %%
 longest = max(DELAYS)
 open_lstm, rnn = accuracy["LSTM, forget bias 3"], accuracy["tanh RNN"]
-assert open_lstm[longest] > 80, open_lstm
+assert open_lstm[longest] > 60, open_lstm
 assert open_lstm[longest] > rnn[longest] + 40, (open_lstm, rnn)
 assert open_lstm[longest] > accuracy["LSTM, default init"][longest] + 40, accuracy
-assert all(by_delay[0] > 80 for by_delay in accuracy.values()), accuracy
+assert all(by_delay[0] > 70 for by_delay in accuracy.values()), accuracy
 print(f"at K = {longest} the LSTM with forget bias 3 beats the tanh RNN and the default LSTM "
       "by more than 40 points")
 

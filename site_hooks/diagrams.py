@@ -316,7 +316,8 @@ def render_svg(figure: plt.Figure) -> bytes:
 
 def render_all() -> dict[str, bytes]:
     """Every diagram as ``{file name: SVG bytes}``, drawn with the site's fixed style."""
-    with matplotlib.rc_context(_STYLE):
+    # "default" first: a user's matplotlibrc or style must not change the site's drawings.
+    with matplotlib.style.context(["default", _STYLE]):
         return {name: render_svg(draw()) for name, draw in DIAGRAMS.items()}
 
 

@@ -7,7 +7,15 @@ They add to the files MkDocs builds, with no file written into ``docs/``:
   :mod:`site_hooks.notebooks`; mkdocs-jupyter renders their stored outputs and never runs
   them. Each page gets its original ``.ipynb`` beside it, to download;
 * the diagrams drawn by :mod:`site_hooks.diagrams`, as ``assets/diagrams/*.svg``;
-* MathJax from its installed package (:mod:`site_hooks.mathjax`), as ``assets/mathjax/``.
+* MathJax from its installed package (:mod:`site_hooks.mathjax`), as ``assets/mathjax/``,
+  loaded only by the pages that hold a formula.
+
+They also make the rendered pages lighter and cleaner (:mod:`site_hooks.pages`): the CSS and
+scripts every notebook page carried inline are served once, as files; figures become image
+files; tables scroll inside their own box; search skips code copies, prompts and TeX; the
+tables of contents list the headings the pages really have. A notebook page whose stored
+run printed its device (``device: ...``) says so under its title. ``repo_url``, ``site_url``
+and the Citation page's BibTeX come from ``CITATION.cff`` (:mod:`site_hooks.citation`).
 
 A notebook whose stored outputs hold an error, or a lesson notebook that was never run,
 stops the build with a message naming the notebook, the cell and the command that fixes it.
@@ -16,24 +24,31 @@ stops the build with a message naming the notebook, the cell and the command tha
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+import nbformat
+from mkdocs import utils
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.toc import get_toc
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # MkDocs loads this file by path, not as part of a package
     sys.path.insert(0, str(ROOT))
 
-from site_hooks import diagrams, mathjax, notebooks  # noqa: E402
+from site_hooks import citation, diagrams, mathjax, notebooks, pages  # noqa: E402
 
 DIAGRAM_DIR = "assets/diagrams"
+NOTEBOOK_ASSETS = {"css": "assets/stylesheets", "js": "assets/javascripts"}
+MATHJAX_SCRIPTS = ("javascripts/mathjax-config.js", f"{mathjax.SITE_DIR}/{mathjax.ENTRY}")
+TOC_DEPTH = 3
 
-_build: dict = {}  # per build: the staging folder and the notebooks it holds
+_build: dict = {}  # per build: the staging folder, the notebooks, what pages left behind
 
 
 def _cleanup() -> None:
@@ -53,16 +68,45 @@ def download_uri(src_uri: str) -> str:
     return f"{folder}/{stem}/{name}" if folder else f"{stem}/{name}"
 
 
+def dark_notebook_css() -> str:
+    """mkdocs-jupyter's dark notebook colours, applied when the reader picks the dark
+    palette (Material's ``slate`` scheme) instead of fixed at build time."""
+    import mkdocs_jupyter
+
+    path = (Path(mkdocs_jupyter.__file__).parent / "templates" / "mkdocs_html" / "assets" /
+            "theme-dark.css")
+    return path.read_text(encoding="utf-8").replace(
+        ".jupyter-wrapper{", '[data-md-color-scheme="slate"] .jupyter-wrapper{')
+
+
+def on_config(config):
+    """repo_url and site_url from CITATION.cff, unless mkdocs.yml sets them."""
+    try:
+        repo_url, site_url = citation.site_urls(citation.load())
+    except citation.CitationError as error:
+        raise PluginError(str(error)) from error
+    if not config.get("repo_url"):
+        config["repo_url"] = repo_url
+        config["repo_name"] = repo_url.rstrip("/").split("github.com/")[-1]
+    if not config.get("site_url"):
+        config["site_url"] = site_url
+    return config
+
+
 @event_priority(100)  # before mkdocs-jupyter's on_files, which turns .ipynb files into pages
 def _add_pages_and_assets(files: Files, config) -> Files:
     """Add the notebook pages, the diagrams and MathJax to the build."""
     _cleanup()
     staging = Path(tempfile.mkdtemp(prefix="lstm-course-site-"))
     _build["staging"] = staging
+    _build.update(assets={}, figures={}, math_pages=set(), notebook_pages={})
     try:
         course = notebooks.find_notebooks(ROOT)
+        devices = {}
         for notebook in course:
             notebooks.prepare(notebook, staging)
+            devices[notebook.src_uri] = notebooks.stored_device(
+                nbformat.read(notebook.path, as_version=4))
             # A File with a real src_dir (not File.generated): mkdocs-jupyter's page wrapper
             # finds the source through src_dir.
             files.append(File(notebook.src_uri, src_dir=str(staging),
@@ -74,6 +118,7 @@ def _add_pages_and_assets(files: Files, config) -> Files:
         _cleanup()
         raise PluginError(str(error)) from error
     _build["notebooks"] = {n.src_uri: n for n in course}
+    _build["devices"] = devices
     for name, svg in rendered.items():
         files.append(File.generated(config, f"{DIAGRAM_DIR}/{name}", content=svg))
     for uri, path in site_mathjax.items():
@@ -93,11 +138,15 @@ def _add_downloads(files: Files, config) -> Files:
 on_files = CombinedEvent(_add_pages_and_assets, _add_downloads)
 
 
-def on_page_content(content: str, page, config, files: Files) -> str:
-    """Put a download link and JupyterLab instructions under a notebook page's title."""
-    notebook = _build.get("notebooks", {}).get(page.file.src_uri)
-    if notebook is None:
-        return content
+def on_page_markdown(markdown: str, page, config, files: Files) -> str:
+    """The Citation page's BibTeX, written from CITATION.cff."""
+    if citation.PLACEHOLDER.search(markdown):
+        return citation.fill_placeholders(markdown, citation.load())
+    return markdown
+
+
+def _intro_boxes(notebook, page, files: Files) -> str:
+    """The "run this notebook yourself" box, and where the stored run was made."""
     download = files.get_file_from_path(download_uri(notebook.src_uri))
     href = download.url_relative_to(page.file)
     name = html.escape(notebook.path.name)
@@ -113,14 +162,83 @@ def on_page_content(content: str, page, config, files: Files) -> str:
         text = (f"{link} (the exercise, to be filled in and run), or open it from your copy "
                 f"of the course: after <code>make install</code>, run {open_it}, work "
                 "through its tasks and run its cells top to bottom.")
-    box = ('<div class="admonition tip notebook-download">'
-           '<p class="admonition-title">Run this notebook yourself</p>'
-           f"<p>{text}</p></div>")
-    head, found, rest = content.partition("</h1>")
-    return head + found + box + rest if found else box + content
+    boxes = ('<div class="admonition tip notebook-download">'
+             '<p class="admonition-title">Run this notebook yourself</p>'
+             f"<p>{text}</p></div>")
+    device = _build.get("devices", {}).get(notebook.src_uri)
+    if device:
+        boxes += pages.stored_run_note(device)
+    return boxes
+
+
+@event_priority(50)  # before mkdocs-glightbox, so that it links the figure files
+def on_page_content(content: str, page, config, files: Files) -> str:
+    """Clean a notebook page (see :mod:`site_hooks.pages`), mark math for MathJax and away
+    from search, and leave the lightbox off pages without an image."""
+    notebook = _build.get("notebooks", {}).get(page.file.src_uri)
+    if notebook is not None:
+        cleaned = pages.clean_notebook_html(content, notebook.path.stem)
+        refs = {}
+        for kind, texts in (("css", cleaned.css + [dark_notebook_css()]), ("js", cleaned.js)):
+            if texts:
+                uri = f"{NOTEBOOK_ASSETS[kind]}/{pages.asset_name(kind, texts)}"
+                _build["assets"][uri] = "\n".join(texts)
+                refs[kind] = uri
+        _build["notebook_pages"][page.file.src_uri] = refs
+        folder = Path(page.file.dest_uri).parent.as_posix()
+        for name, data in cleaned.figures.items():
+            _build["figures"][f"{folder}/{name}"] = data
+        content = cleaned.html
+        head, found, rest = content.partition("</h1>")
+        boxes = _intro_boxes(notebook, page, files)
+        content = head + found + boxes + rest if found else boxes + content
+        page.toc = get_toc(pages.toc_tokens(content, TOC_DEPTH))
+    else:
+        content = pages.clean_markdown_html(content)
+    if pages.has_math(content):
+        _build["math_pages"].add(page.file.src_uri)
+    if "<img" not in content:
+        page.meta["glightbox"] = False  # no lightbox script on a page without images
+    return content
+
+
+def _link(uri: str, page) -> str:
+    return html.escape(utils.get_relative_url(uri, page.url))
+
+
+def on_post_page(output: str, page, config) -> str:
+    """Link the notebook CSS and scripts, and MathJax where the page holds math."""
+    refs = _build.get("notebook_pages", {}).get(page.file.src_uri, {})
+    if "css" in refs:
+        tag = f'<link rel="stylesheet" href="{_link(refs["css"], page)}">'
+        # before the course's own stylesheet (extra_css), which adjusts it
+        course_css = re.search(r'<link rel="stylesheet" href="[^"]*stylesheets/course\.css"',
+                               output)
+        at = course_css.start() if course_css else output.index("</head>")
+        output = output[:at] + tag + "\n" + output[at:]
+    scripts = []
+    if "js" in refs:
+        scripts.append(refs["js"])
+    if page.file.src_uri in _build.get("math_pages", set()):
+        scripts += MATHJAX_SCRIPTS
+    if scripts:
+        tags = "".join(f'<script src="{_link(uri, page)}"></script>' for uri in scripts)
+        at = output.rindex("</body>")
+        output = output[:at] + tags + "\n" + output[at:]
+    return output
 
 
 def on_post_build(config) -> None:
+    """Write the notebook CSS and scripts (once each) and the figures of the notebooks."""
+    site = Path(config.site_dir)
+    for uri, text in _build.get("assets", {}).items():
+        target = site / uri
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    for uri, data in _build.get("figures", {}).items():
+        target = site / uri
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
     _cleanup()
 
 
@@ -129,7 +247,8 @@ def on_build_error(error) -> None:
 
 
 def on_serve(server, config, builder):
-    """`mkdocs serve` also rebuilds when a notebook or these hooks change."""
+    """`mkdocs serve` also rebuilds when a notebook, CITATION.cff or these hooks change."""
     server.watch(str(ROOT / "notebooks"))
     server.watch(str(ROOT / "site_hooks"))
+    server.watch(str(citation.CFF))
     return server

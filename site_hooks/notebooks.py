@@ -12,18 +12,26 @@ hold no outputs. The exercises' worked solutions stay off the site.
 
 Then :func:`static_copy` removes what only a live kernel can show: Jupyter widget views
 (a progress bar, say) and the widget state saved beside them. On a static page they would
-need a widget manager script from a third-party host and still show nothing useful.
+need a widget manager script from a third-party host and still show nothing useful. It also
+takes the test suite's plumbing off the page: cell tags (``nbval-ignore-output`` and the
+like, which the page template would print above each cell) and nbval's marker comments
+(``# NBVAL_IGNORE_OUTPUT``) in the code.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# A code line that is only one of nbval's cell markers (nbval matches the whole comment).
+NBVAL_MARKER = re.compile(r"^[ \t]*#[ \t]*NBVAL_[A-Z_]+[ \t]*\n?", re.MULTILINE)
+# What a lesson prints when it picks its device ("device: cpu (...)"), see notebooks/04_gpu.
+DEVICE_LINE = re.compile(r"^device: (?P<device>.+)$", re.MULTILINE)
 
 
 class NotebookCheckError(ValueError):
@@ -46,6 +54,18 @@ class CourseNotebook:
     path: Path
     src_uri: str
     lesson: bool
+
+    @property
+    def fix_command(self) -> str:
+        """The command that stores fresh outputs in this notebook.
+
+        A lesson is executed by ``scripts/run_course.py``; a student exercise notebook is
+        generated from its instructor notebook by ``make student``.
+        """
+        if self.lesson:
+            return f"`.venv/bin/python scripts/run_course.py {self.src_uri}`"
+        return ("`make student` (it rewrites the student notebooks from "
+                "notebooks/exercises/*.py; fix the instructor notebook first)")
 
 
 LESSONS = "notebooks/*.ipynb"
@@ -74,18 +94,21 @@ def find_notebooks(root: Path) -> list[CourseNotebook]:
 
 
 def check_stored_outputs(notebook: nbformat.NotebookNode, name: str, *,
-                         require_executed: bool) -> None:
+                         require_executed: bool, fix: str | None = None) -> None:
     """Refuse a notebook whose stored outputs hold an error or that was never run.
 
     Args:
         notebook: the notebook as read by ``nbformat.read(..., as_version=4)``.
         name: how to name it in the message (its path in the repository).
         require_executed: also refuse code cells that have no execution count.
+        fix: the command the message recommends (default: run_course.py on ``name``);
+            see :attr:`CourseNotebook.fix_command`.
 
     Raises:
         NotebookCheckError: naming the first offending cell (numbered from 1 among all
             cells) and the command that fixes it.
     """
+    fix = fix or f"`.venv/bin/python scripts/run_course.py {name}`"
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.cell_type != "code":
             continue
@@ -94,24 +117,39 @@ def check_stored_outputs(notebook: nbformat.NotebookNode, name: str, *,
                 raise NotebookCheckError(
                     f"{name}, cell {number}: the stored output is an error "
                     f"({output.get('ename', '?')}: {output.get('evalue', '')}). Fix the "
-                    f"code, then store fresh outputs with "
-                    f"`.venv/bin/python scripts/run_course.py {name}`.")
+                    f"code, then store fresh outputs with {fix}.")
         if require_executed and cell.source.strip() and cell.get("execution_count") is None:
             raise NotebookCheckError(
                 f"{name}, cell {number} was never executed, so the page would show no "
-                f"output. Store the outputs of a full run with "
-                f"`.venv/bin/python scripts/run_course.py {name}` (or `make course`).")
+                f"output. Store the outputs of a full run with {fix} (or `make course`).")
 
 
 def static_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy without widget views and widget state; every other output is kept as is."""
+    """A copy for the page: no widget views or widget state, no cell tags, no nbval marker
+    lines in the code. Every other output and line is kept as is."""
     clean = copy.deepcopy(notebook)
     clean.metadata.pop("widgets", None)
     for cell in clean.cells:
+        cell.metadata.pop("tags", None)
         if cell.cell_type == "code":
+            cell.source = NBVAL_MARKER.sub("", cell.source)
             cell.outputs = [o for o in cell.get("outputs", [])
                             if WIDGET_VIEW not in o.get("data", {})]
     return clean
+
+
+def stored_device(notebook: nbformat.NotebookNode) -> str | None:
+    """The device a notebook's stored run used, from its printed ``device: ...`` line.
+
+    E.g. ``"cpu (no CUDA or MPS GPU found: ...)"``; None when no output prints one.
+    """
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                match = DEVICE_LINE.search(output.get("text", ""))
+                if match:
+                    return match.group("device").strip()
+    return None
 
 
 def prepare(course_notebook: CourseNotebook, out_dir: Path) -> Path:
@@ -126,7 +164,8 @@ def prepare(course_notebook: CourseNotebook, out_dir: Path) -> Path:
         raise NotebookCheckError(f"{course_notebook.src_uri} is not a readable notebook: "
                                  f"{error}") from error
     check_stored_outputs(notebook, course_notebook.src_uri,
-                         require_executed=course_notebook.lesson)
+                         require_executed=course_notebook.lesson,
+                         fix=course_notebook.fix_command)
     target = Path(out_dir) / course_notebook.src_uri
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(static_copy(notebook), target)

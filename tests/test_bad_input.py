@@ -89,8 +89,12 @@ def mirror(offline, monkeypatch, request):
 
 
 def _no_leftovers(raw):
-    """Nothing half-written: no data file, no staging folder."""
-    return not raw.exists() or list(raw.iterdir()) == []
+    """Nothing half-written: no data file, no staging folder, no folder created."""
+    return not raw.exists()
+
+
+def _tree(folder):
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
 
 
 def test_no_network_and_no_files_says_where_the_files_go(offline, tmp_path):
@@ -102,17 +106,105 @@ def test_no_network_and_no_files_says_where_the_files_go(offline, tmp_path):
     assert f"are missing from {raw} and could not be downloaded" in message
     assert "Connection refused" in message  # torchvision's own reason
     assert "npm is not on the PATH" in message
-    assert f"into {raw}/" in message and "LSTM_HELPERS_DATA" in message
-    assert "comes from the root= argument and did not exist: check it for a typo" in message
-    assert _no_leftovers(raw)
+    assert f"into {raw}/, or pass root='/path/to/a/root'" in message
+    assert (f"The data root '{root}' comes from the root= argument. It did not exist: check "
+            f"it for a typo.") in message
+    assert not root.exists()  # a failed download leaves no folder behind
 
 
 def test_a_mistyped_environment_variable_is_pointed_at(offline, monkeypatch, tmp_path):
     monkeypatch.setenv(download.ENV_VAR, str(tmp_path / "shraed" / "data"))
     with pytest.raises(lh.MNISTDataError,
-                       match=r"comes from \$LSTM_HELPERS_DATA and did not exist: check it "
-                             r"for a typo"):
+                       match=r"or set LSTM_HELPERS_DATA=/path/to/a/root for a folder whose "
+                             r"MNIST/raw/ holds them\. The data root '.*shraed/data' comes "
+                             r"from \$LSTM_HELPERS_DATA\. It did not exist: check it for a "
+                             r"typo\."):
         lh.mnist_batches()
+    assert not (tmp_path / "shraed").exists()
+
+
+def test_a_relative_environment_variable_is_shown_absolute(offline, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(download.ENV_VAR, "data")
+    with pytest.raises(lh.MNISTDataError) as info:
+        lh.ensure_mnist()
+    assert (f"The data root '{tmp_path / 'data'}' comes from $LSTM_HELPERS_DATA ('data', "
+            f"relative to the working folder {tmp_path})") in str(info.value)
+    assert not (tmp_path / "data").exists()
+
+
+def test_the_cli_names_its_data_root_option(offline, tmp_path, capsys):
+    from lstm_helpers.cli import main
+
+    root = tmp_path / "no-such-root"
+    status = main(["train", "--model", "A", "--iters", "1", "--device", "cpu",
+                   "--data-root", str(root)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "or pass --data-root /path/to/a/root for a folder whose MNIST/raw/ holds" in err
+    assert f"The data root '{root}' comes from the --data-root option." in err
+    assert "root= argument" not in err
+    assert not root.exists()
+
+
+# --- a data root one level too deep (or too high) -------------------------------------------
+
+def _layout(shared_raw, folder):
+    """``folder`` holding links to the four real files, as a user's copy would."""
+    folder.mkdir(parents=True)
+    for name in download.MNIST_SHA256:
+        (folder / name).symlink_to(shared_raw / name)
+
+
+@pytest.mark.parametrize("points_at", ["MNIST", "MNIST/raw"])
+@pytest.mark.parametrize("origin", ["argument", "environment", "option"])
+def test_a_root_one_level_too_deep_says_which_root_was_meant(shared_raw, offline, monkeypatch,
+                                                               tmp_path, points_at, origin):
+    # The issue: LSTM_HELPERS_DATA=<root>/MNIST created <root>/MNIST/MNIST/raw and, with npm
+    # present, downloaded a second copy there.
+    root = tmp_path / "root"
+    _layout(shared_raw, root / "MNIST" / "raw")
+    before = _tree(tmp_path)
+    too_deep = root / points_at
+    fix = {"argument": f"pass root='{root}'", "environment": f"set LSTM_HELPERS_DATA={root}",
+           "option": f"pass --data-root {root}"}[origin]
+    if origin == "environment":
+        monkeypatch.setenv(download.ENV_VAR, str(too_deep))
+        given = None
+    else:
+        given = too_deep if origin == "argument" else download.DataRoot(too_deep, "option")
+    with pytest.raises(lh.MNISTDataError) as info:
+        lh.mnist_tensors(train=False, root=given)
+    message = str(info.value)
+    assert f"did you mean '{root}'?" in message and fix in message
+    assert f"The MNIST files are not in {too_deep}/MNIST/raw/ but in {root}/MNIST/raw/" \
+        in message
+    assert "Nothing was created or downloaded" in message
+    assert _tree(tmp_path) == before
+
+
+def test_a_root_one_level_too_high_says_which_root_was_meant(shared_raw, offline, tmp_path):
+    _layout(shared_raw, tmp_path / "course" / "data" / "MNIST" / "raw")
+    before = _tree(tmp_path)
+    with pytest.raises(lh.MNISTDataError, match=r"did you mean '.*course/data'\?"):
+        lh.ensure_mnist(tmp_path / "course")
+    assert _tree(tmp_path) == before
+
+
+def test_files_copied_into_the_root_itself_are_pointed_at(shared_raw, offline, tmp_path):
+    _layout(shared_raw, tmp_path / "files")
+    before = _tree(tmp_path)
+    with pytest.raises(lh.MNISTDataError,
+                       match=r"not in .*files/MNIST/raw/ but in .*files/: they belong in "
+                             r".*files/MNIST/raw/ \(torchvision's layout\): move them there"):
+        lh.ensure_mnist(tmp_path / "files")
+    assert _tree(tmp_path) == before
+
+
+def test_the_right_root_still_loads(shared_raw, tmp_path):
+    _layout(shared_raw, tmp_path / "root" / "MNIST" / "raw")
+    images, labels = lh.mnist_tensors(train=False, root=tmp_path / "root")
+    assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
 
 
 def test_only_the_missing_files_are_named(shared_raw, offline, tmp_path):
@@ -159,7 +251,9 @@ def test_a_root_that_cannot_be_created_is_refused(offline, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with pytest.raises(lh.MNISTDataError, match=r"cannot be written \(Not a directory\)\. "
-                                                r"Point LSTM_HELPERS_DATA at a writable folder"):
+                                                r"The data root .* comes from the root= "
+                                                r"argument\. Copy the files into .* yourself, "
+                                                r"or pass root='/path/to/a/writable/folder'"):
         lh.ensure_mnist(blocker / "root")
 
 

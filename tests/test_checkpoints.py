@@ -1,5 +1,8 @@
 """Checkpoints: a round trip, refusal of unsafe or unfitting files, atomic saves, interrupts."""
 
+import os
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -207,3 +210,124 @@ def test_a_checkpoint_whose_sizes_and_weights_disagree_is_refused(tmp_path):
     torch.save(payload, path)
     with pytest.raises(lh.CheckpointError, match="is inconsistent: its sizes and weights"):
         lh.load_checkpoint(path)
+
+
+# --- loading onto a device this machine does not have -------------------------------------
+
+def _missing(device: str) -> bool:
+    return lh.devices.unavailable(torch.device(device)) is not None
+
+
+@pytest.mark.parametrize("map_location", ["cuda", "cuda:3", "mps", "xpu"])
+def test_a_device_this_machine_lacks_is_named_with_the_way_to_load_on_the_cpu(tmp_path,
+                                                                               map_location):
+    if not _missing(map_location):
+        pytest.skip(f"this machine has {map_location}")
+    path = lh.save_checkpoint(tmp_path / "model.pt", lh.LSTMModel(28, 8, 1, 10))
+    for location in (map_location, torch.device(map_location)):
+        with pytest.raises(ValueError) as info:
+            lh.load_checkpoint(path, map_location=location)
+        message = str(info.value)
+        assert not isinstance(info.value, lh.CheckpointError)  # the file is fine
+        assert f"cannot load {path} onto '{map_location}': device '{map_location}'" in message
+        assert "not available on this machine" in message or "does not exist" in message
+        assert "Load it on the CPU with load_checkpoint(path) (map_location='cpu'" in message
+        assert "truncated" not in message
+    model, _ = lh.load_checkpoint(path)  # the way the message gives
+    assert next(model.parameters()).device.type == "cpu"
+
+
+def test_an_unknown_device_name_is_refused_before_reading(tmp_path):
+    path = lh.save_checkpoint(tmp_path / "model.pt", lh.LSTMModel(28, 8, 1, 10))
+    with pytest.raises(ValueError, match=r"cannot load .* onto 'gpu': unknown device 'gpu': "
+                                         r"use one of auto, cpu, cuda, mps"):
+        lh.load_checkpoint(path, map_location="gpu")
+
+
+def test_auto_loads_onto_the_best_device_there_is(tmp_path):
+    path = lh.save_checkpoint(tmp_path / "model.pt", lh.LSTMModel(28, 8, 1, 10))
+    model, _ = lh.load_checkpoint(path, map_location="auto")
+    assert next(model.parameters()).device.type == lh.pick_device("auto").type
+
+
+@pytest.fixture
+def saved_on(monkeypatch):
+    """save_checkpoint as on another device: torch.save tags every CPU tensor with
+    ``location`` (what a file saved on that device holds), through torch's own hook."""
+    registry = torch.serialization._package_registry
+
+    def save(path, location):
+        def tag(obj):
+            return location if getattr(obj, "device", None) == torch.device("cpu") else None
+        monkeypatch.setattr(torch.serialization, "_package_registry",
+                            [(0, tag, lambda obj, _: None), *registry])
+        lh.save_checkpoint(path, lh.LSTMModel(28, 8, 1, 10), iteration=5)
+        monkeypatch.setattr(torch.serialization, "_package_registry", registry)
+        return path
+    return save
+
+
+@pytest.mark.parametrize("location", ["cuda:0", "mps"])
+def test_a_file_saved_on_a_gpu_loads_on_the_cpu_and_says_why_when_kept_there(tmp_path, saved_on,
+                                                                             location):
+    if not _missing(location.split(":")[0]):
+        pytest.skip(f"this machine has {location}")
+    path = saved_on(tmp_path / "gpu.pt", location)
+    model, metadata = lh.load_checkpoint(path)  # map_location="cpu", the default
+    assert metadata == {"iteration": 5} and model.hidden_dim == 8
+    with pytest.raises(ValueError) as info:
+        lh.load_checkpoint(path, map_location=None)
+    message = str(info.value)
+    assert "holds tensors of a device this machine does not have" in message
+    assert "Load it on the CPU with load_checkpoint(path)" in message
+    assert not isinstance(info.value, lh.CheckpointError)
+
+
+# --- output paths checked before any work ---------------------------------------------------
+
+def _bad_output(tmp_path, kind):
+    """(path, what the message says) for each kind of path no checkpoint can be written to."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    return {
+        "under a file": (a_file / "model.pt", r"'.*a-file' is a file, not a folder"),
+        "under a file, deeper": (a_file / "runs" / "model.pt", r"is a file, not a folder"),
+        "a folder": (tmp_path, r"is a folder: give a file name such as '.*model\.pt'"),
+        "a trailing slash": (f"{tmp_path}/new-folder/", r"ends with a slash, so it names a "
+                                                        r"folder"),
+    }[kind]
+
+
+BAD_OUTPUTS = ["under a file", "under a file, deeper", "a folder", "a trailing slash"]
+
+
+@pytest.mark.parametrize("kind", BAD_OUTPUTS)
+def test_a_checkpoint_path_that_cannot_be_written_is_refused_up_front(tmp_path, kind):
+    path, message = _bad_output(tmp_path, kind)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(ValueError, match=message):
+        lh.checkpoint_callback(path)  # before training, not at the first evaluation
+    with pytest.raises(ValueError, match=message):
+        lh.save_checkpoint(path, lh.LSTMModel(28, 8, 1, 10))
+    assert sorted(tmp_path.rglob("*")) == before  # nothing created
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder this process cannot write into: a chmod 555 one, or for root (who may write
+    anywhere) /proc/sys, read-only even to root on Linux."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+    elif os.path.isdir("/proc/sys") and not os.access("/proc/sys", os.W_OK):
+        yield Path("/proc/sys")
+    else:
+        pytest.skip("no read-only folder for root on this machine")
+
+
+def test_a_read_only_folder_is_refused_up_front(read_only_folder):
+    with pytest.raises(ValueError, match="is not writable; choose a folder you can write"):
+        lh.checkpoint_callback(read_only_folder / "runs" / "model.pt")

@@ -1,6 +1,10 @@
 """The MNIST files: checksums, shapes, label counts, refusal of corrupted files, fetching."""
 
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -101,18 +105,74 @@ def test_a_corrupted_file_is_refused_with_a_message_naming_it(raw, tmp_path, dam
     assert victim.read_bytes() == bytes(data)  # refused, not deleted or overwritten
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def test_root_from_argument_then_environment_then_default(monkeypatch, tmp_path):
     monkeypatch.setenv(download.ENV_VAR, str(tmp_path))
     assert lh.resolve_root() == tmp_path
     assert lh.resolve_root(tmp_path / "x") == tmp_path / "x"
     monkeypatch.delenv(download.ENV_VAR)
-    assert str(lh.resolve_root()) == "data"
+    assert lh.resolve_root() == REPO / "data"  # this checkout's data/
+
+
+@pytest.mark.parametrize("folder", [".", "notebooks", "notebooks/exercises", "/"])
+def test_the_default_root_is_one_place_whatever_the_working_folder(monkeypatch, folder):
+    # Jupyter starts kernels in the notebook's folder: ./data would be notebooks/data there.
+    monkeypatch.delenv(download.ENV_VAR, raising=False)
+    monkeypatch.chdir(REPO / folder)
+    root = download.locate_root()
+    assert (root.path, root.origin) == (REPO / "data", "checkout")
+
+
+def test_a_relative_root_is_made_absolute_and_the_message_says_so(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    root = download.locate_root("some/root")
+    assert root.path == tmp_path / "some" / "root" and root.path.is_absolute()
+    assert f"('some/root', relative to the working folder {tmp_path})" in root.describe()
+
+
+def _copy_package(tmp_path, pyproject: str | None) -> Path:
+    """A copy of lstm_helpers in tmp_path/site (an installed copy), with a pyproject.toml
+    beside it when given."""
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "lstm_helpers", site / "lstm_helpers",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    if pyproject is not None:
+        (site / "pyproject.toml").write_text(pyproject)
+    return site
+
+
+@pytest.mark.parametrize("pyproject", [None, '[project]\nname = "another-project"\n'],
+                         ids=["installed", "inside another project"])
+def test_an_installed_package_keeps_its_data_in_the_per_user_cache(tmp_path, pyproject):
+    site = _copy_package(tmp_path, pyproject)
+    env = {key: value for key, value in os.environ.items() if key != download.ENV_VAR}
+    env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-c", "from lstm_helpers import download; "
+         "root = download.locate_root(); print(root.origin, root.path)"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["cache", str(tmp_path / "cache" / "lstm_helpers")]
+
+
+def test_the_checkout_is_recognised_by_its_own_pyproject(tmp_path):
+    site = _copy_package(tmp_path, (REPO / "pyproject.toml").read_text())
+    env = {key: value for key, value in os.environ.items() if key != download.ENV_VAR}
+    done = subprocess.run(
+        [sys.executable, "-c", "from lstm_helpers import download; "
+         "root = download.locate_root(); print(root.origin, root.path)"],
+        cwd=tmp_path, env={**env, "PYTHONPATH": str(site)}, capture_output=True, text=True,
+        timeout=300)
+    assert done.stdout.split() == ["checkout", str(site / "data")], done.stderr
 
 
 def test_a_root_that_is_a_file_is_refused(tmp_path):
     not_a_folder = tmp_path / "mnist.zip"
     not_a_folder.write_text("x")
-    with pytest.raises(lh.MNISTDataError, match="is not a directory"):
+    with pytest.raises(lh.MNISTDataError, match=r"mnist\.zip' comes from the root= argument\. "
+                                                r"It is not a folder"):
         lh.ensure_mnist(not_a_folder)
 
 
@@ -128,9 +188,9 @@ def test_missing_files_with_every_source_failing_say_where_to_put_them(monkeypat
         lh.ensure_mnist(tmp_path)
     message = str(info.value)
     assert "network is unreachable" in message
-    assert str(tmp_path / "MNIST" / "raw") in message and "LSTM_HELPERS_DATA" in message
-    # Nothing half-written is left: no data file, no staging folder.
-    assert list((tmp_path / "MNIST" / "raw").iterdir()) == []
+    assert f"into {tmp_path / 'MNIST' / 'raw'}/, or pass root=" in message
+    # Nothing half-written is left: no data file, no staging folder, no folder created.
+    assert not (tmp_path / "MNIST").exists()
 
 
 def test_only_the_missing_files_are_fetched_and_verified(monkeypatch, raw, tmp_path):

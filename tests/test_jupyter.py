@@ -1,16 +1,20 @@
-"""JupyterLab as a real client: a Jupyter server opens, pairs and runs the course notebooks.
+"""JupyterLab as the student's home: pairs stay in sync, notebooks open unchanged and save
+cleanly, a run saved with its progress bar reopens and re-tests cleanly.
 
-A real ``jupyter lab`` server is started on 127.0.0.1 (a free port, a token, its own runtime,
-config and data folders) over a temporary copy of the course, with the contents manager that
-jupytext's server extension installs, exactly as ``jupyter lab notebooks/`` would run it.
-Through the server's REST API each notebook is opened both as ``.ipynb`` and as ``.py``, a
-kernel is started the way JupyterLab starts one (a session for the notebook), and the
-notebook's first cells (imports and data loading) run over the kernel websocket. Saving
-either file of a pair through the server updates the other.
+Without a server (the fast tier): every ``.py``/``.ipynb`` pair is in sync, the jupytext
+configuration pairs the lessons and exercises but not the student copies, and every stored
+notebook carries the metadata JupyterLab writes when it starts the notebook's kernel
+(``kernelspec`` and the kernel's complete ``language_info``), so opening it does not mark it
+as changed.
 
-Without a server: every ``.py``/``.ipynb`` pair in the repository must be in sync, so CI fails
-when someone edits one file of a pair and forgets the other, and every lesson must state the
-seed it uses.
+With a server (``slow``): a real ``jupyter lab`` started as ``make lab`` starts it
+(``scripts/lab.py``), over a copy of ``notebooks/``. Through its REST API every notebook
+opens as ``.ipynb`` and as ``.py``; opening and saving every stored notebook unchanged
+rewrites no byte; saving either file of a pair updates the other, wherever the server
+starts (repository root down to the student folder, where nothing is paired); a kernel
+started for a notebook runs its first cells; and a notebook run and saved with the progress
+bar reopens without a widget view and still passes nbval. ``test_jupyterlab_ui.py`` does
+the same through the JupyterLab UI in Chromium.
 """
 
 from __future__ import annotations
@@ -19,29 +23,39 @@ import difflib
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
-import time
-import uuid
+import warnings
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
 import requests
-import websocket
+from ipykernel.ipkernel import IPythonKernel
 from jupytext.config import load_jupytext_config
+from lab_server import (
+    FINAL_BAR,
+    TRAINING_WITH_BAR,
+    WIDGET_VIEW,
+    JupyterServer,
+    KernelChannels,
+    lab,
+    load_script,
+)
 from nbval.plugin import get_sanitize_patterns
 
 import lstm_helpers as lh
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
+EXERCISES = NOTEBOOKS / "exercises"
+STUDENT = EXERCISES / "student"
 SANITIZE_CFG = REPO / "tests" / "nbval_sanitize.cfg"
-SERVER_START_S = 120  # a cold start on a busy 2-core machine takes a few seconds, rarely more
-CELL_TIMEOUT_S = 300
+#: Where JupyterLab finds the pairing, wherever it starts (it never looks above its root).
+JUPYTEXT_CONFIGS = [NOTEBOOKS / "jupytext.toml", EXERCISES / "jupytext.toml"]
+PAIRED = "ipynb,py:percent"
 # Calls that load MNIST: the first code cell with one ends the cells the test runs.
 DATA_LOADING = re.compile(r"\b(load_mnist|mnist_batches|mnist_tensors|mnist_dataloaders|"
                           r"ensure_mnist)\(")
@@ -53,17 +67,24 @@ def _course_files(suffix: str) -> list[Path]:
                   if ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts)
 
 
-def _text_format(folder: Path) -> str | None:
-    """The text half of the pairing the folder's jupytext.toml asks for (``py:percent``), or
-    None where notebooks are not paired (the generated student notebooks)."""
-    formats = load_jupytext_config(str(folder)).formats  # a string or a list of them
-    formats = ",".join([formats] if isinstance(formats, str) else formats).split(",")
-    return next((fmt for fmt in formats if not fmt.startswith("ipynb")), None)
+def _pairing(path: Path) -> str | None:
+    """The formats jupytext pairs ``path`` with (``ipynb,py:percent``), None if unpaired."""
+    config = load_jupytext_config(str(path.parent))
+    formats = config.default_formats(str(path)) if config else None
+    return formats if formats and "," in formats else None
+
+
+def _text_format(path: Path) -> str | None:
+    """The text half of the pairing of ``path`` (``py:percent``), or None if unpaired."""
+    formats = _pairing(path)
+    return next((f for f in formats.split(",") if not f.startswith("ipynb")), None) \
+        if formats else None
 
 
 COURSE_NOTEBOOKS = _course_files(".ipynb")
 PAIR_STEMS = sorted({p.with_suffix("") for p in _course_files(".ipynb") + _course_files(".py")
-                     if _text_format(p.parent)})
+                     if _pairing(p)})
+STUDENT_NOTEBOOKS = sorted(STUDENT.glob("*.ipynb"))
 
 
 def _rel(path: Path) -> str:
@@ -88,237 +109,20 @@ def _sanitizer():
     return sanitize
 
 
-class JupyterServer:
-    """A ``jupyter lab`` subprocess and a small REST client with its token."""
-
-    def __init__(self, root: Path, home: Path, env: dict[str, str]):
-        self.root, self.token = root, secrets.token_hex(16)
-        runtime = home / "runtime"
-        self.log_path = home / "server.log"
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-             "--ip=127.0.0.1", "--port=0", "--ServerApp.port_retries=0",
-             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}"],
-            cwd=root, env={**env, "JUPYTER_RUNTIME_DIR": str(runtime)},
-            stdout=self._log, stderr=subprocess.STDOUT)
-        # The server writes jpserver-<pid>.json (with the port it got) once it listens.
-        deadline = time.monotonic() + SERVER_START_S
-        while not (found := list(runtime.glob("jpserver-*.json"))):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"the Jupyter server did not start:\n{self.log_tail()}")
-            time.sleep(0.2)
-        info = json.loads(found[0].read_text())
-        self.url = info["url"].rstrip("/")
-        self.ws_url = "ws" + self.url[len("http"):]
-        self.headers = {"Authorization": f"token {self.token}"}
-
-    def log_tail(self, lines: int = 40) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def api(self, method: str, path: str, expect: int = 200, **kwargs) -> dict:
-        response = requests.request(method, f"{self.url}/api/{path}", headers=self.headers,
-                                    timeout=120, **kwargs)
-        assert response.status_code == expect, (
-            f"{method} /api/{path} answered {response.status_code}: {response.text[:2000]}\n"
-            f"server log:\n{self.log_tail()}")
-        return response.json() if response.content else {}
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            try:  # a clean shutdown also shuts down every kernel the server started
-                requests.post(f"{self.url}/api/shutdown", headers=self.headers, timeout=10)
-                self.process.wait(timeout=30)
-            except (AttributeError, requests.RequestException, subprocess.TimeoutExpired):
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
-        self._log.close()
+def _files(folder: Path) -> dict[Path, bytes]:
+    """Every file under ``folder`` with its bytes (checkpoints of the server left out)."""
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts}
 
 
-class KernelChannels:
-    """The kernel websocket of one session, speaking the Jupyter messaging protocol (JSON)."""
-
-    def __init__(self, server: JupyterServer, kernel_id: str):
-        self.session = uuid.uuid4().hex
-        self.ws = websocket.create_connection(
-            f"{server.ws_url}/api/kernels/{kernel_id}/channels?session_id={self.session}",
-            header=[f"Authorization: token {server.token}"], timeout=CELL_TIMEOUT_S)
-
-    def request(self, msg_type: str, content: dict, timeout: float = CELL_TIMEOUT_S) -> dict:
-        """Send one shell request; gather its iopub outputs until the reply and idle status."""
-        msg_id = uuid.uuid4().hex
-        self.ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": msg_type, "session": self.session,
-                       "username": "test", "version": "5.3",
-                       "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-            "parent_header": {}, "metadata": {}, "content": content, "buffers": [],
-            "channel": "shell"}))
-        result = {"stdout": "", "stderr": "", "errors": [], "reply": None}
-        idle = False
-        deadline = time.monotonic() + timeout
-        while result["reply"] is None or not idle:
-            self.ws.settimeout(max(1.0, deadline - time.monotonic()))
-            frame = self.ws.recv()
-            if isinstance(frame, bytes):  # binary frames carry buffers we do not ask for
-                continue
-            message = json.loads(frame)
-            if message.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind, body = message["header"]["msg_type"], message["content"]
-            if kind == "stream":
-                result[body["name"]] += body["text"]
-            elif kind == "error":
-                result["errors"].append(body)
-            elif kind == "status":
-                idle = body["execution_state"] == "idle"
-            elif message.get("channel") == "shell":
-                result["reply"] = body
-        return result
-
-    def execute(self, code: str) -> dict:
-        return self.request("execute_request", {
-            "code": code, "silent": False, "store_history": True, "user_expressions": {},
-            "allow_stdin": False, "stop_on_error": True})
-
-    def close(self) -> None:
-        self.ws.close()
+def _changes(before: dict[Path, bytes], after: dict[Path, bytes], root: Path) -> list[str]:
+    def what(path: Path) -> str:
+        return "created" if path not in before else "deleted" if path not in after else "changed"
+    return [f"{p.relative_to(root)}: {what(p)}"
+            for p in sorted(set(before) | set(after)) if before.get(p) != after.get(p)]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A Jupyter server over a copy of the course (jupytext.toml + notebooks/)."""
-    home = tmp_path_factory.mktemp("jupyter")
-    root = home / "course"
-    root.mkdir()
-    shutil.copy2(REPO / "jupytext.toml", root / "jupytext.toml")
-    shutil.copytree(NOTEBOOKS, root / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    if COURSE_NOTEBOOKS:  # one pair to edit and save, away from the notebooks the kernels run
-        (root / "scratch").mkdir()
-        for suffix in (".ipynb", ".py"):
-            shutil.copy2(COURSE_NOTEBOOKS[0].with_suffix(suffix),
-                         root / "scratch" / f"lesson{suffix}")
-    env = {**os.environ,
-           # The kernel runs in the notebook's folder: give it the data root as an absolute path.
-           "LSTM_HELPERS_DATA": str(lh.resolve_root().resolve()),
-           "TQDM_DISABLE": "1",
-           # Keep the user's Jupyter and IPython settings (and kernelspecs) out of the test.
-           "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
-           "IPYTHONDIR": str(home / "ipython")}
-    env.pop("JUPYTER_PATH", None)
-    running = JupyterServer(root, home, env)
-    yield running
-    running.stop()
-
-
-def test_the_server_runs_with_jupytext_and_refuses_requests_without_the_token(server):
-    assert server.api("GET", "status")["kernels"] == 0
-    assert requests.get(f"{server.url}/api/contents", timeout=30).status_code == 403
-    log = server.log_tail(200)
-    assert "jupyterlab_jupytext | extension was successfully loaded" in log
-    assert "TextFileContentsManager" in log
-
-
-@pytest.mark.skipif(not COURSE_NOTEBOOKS, reason="no course notebook yet")
-@pytest.mark.parametrize("notebook", COURSE_NOTEBOOKS, ids=_rel)
-def test_each_notebook_opens_as_ipynb_and_as_py_with_the_same_cells_and_outputs(server, notebook):
-    path = f"notebooks/{notebook.relative_to(NOTEBOOKS).as_posix()}"
-    on_disk = nbformat.read(notebook, as_version=4)
-    models = [server.api("GET", f"contents/{path}", params={"content": 1})]
-    if _text_format(notebook.parent) is None:  # a student notebook: an .ipynb alone
-        source = on_disk
-    else:
-        source = jupytext.read(notebook.with_suffix(".py"))  # the pair's source of inputs
-        models.append(server.api("GET", f"contents/{path[:-len('.ipynb')]}.py",
-                                 params={"content": 1, "type": "notebook"}))
-    for model in models:
-        assert model["type"] == "notebook" and model["format"] == "json"
-        assert _cells(model["content"]) == _cells(source)
-    # Opening the .py brings the outputs of the paired .ipynb along: the same notebook.
-    outputs = [c.get("outputs") for c in on_disk["cells"] if c["cell_type"] == "code"]
-    for model in models:
-        assert [c.get("outputs") for c in model["content"]["cells"]
-                if c["cell_type"] == "code"] == outputs
-
-
-@pytest.mark.skipif(not COURSE_NOTEBOOKS, reason="no course notebook yet")
-def test_saving_either_file_through_the_server_updates_its_pair(server):
-    folder = server.root / "scratch"
-    notebook = server.api("GET", "contents/scratch/lesson.ipynb", params={"content": 1})
-    stored_outputs = [c["outputs"] for c in notebook["content"]["cells"]
-                      if c["cell_type"] == "code"]
-    notebook["content"]["cells"].append(
-        nbformat.v4.new_markdown_cell("A note saved from JupyterLab as .ipynb."))
-    server.api("PUT", "contents/scratch/lesson.ipynb",
-               json={"type": "notebook", "format": "json", "content": notebook["content"]})
-    text = (folder / "lesson.py").read_text()
-    assert text.endswith("# A note saved from JupyterLab as .ipynb.\n")
-    assert _cells(jupytext.reads(text, fmt=_text_format(folder))) == _cells(notebook["content"])
-
-    as_py = server.api("GET", "contents/scratch/lesson.py",
-                       params={"content": 1, "type": "notebook"})
-    as_py["content"]["cells"].append(
-        nbformat.v4.new_code_cell('print("saved from JupyterLab as .py")'))
-    server.api("PUT", "contents/scratch/lesson.py",
-               json={"type": "notebook", "format": "json", "content": as_py["content"]})
-    saved = nbformat.read(folder / "lesson.ipynb", as_version=4)
-    assert saved.cells[-1].source == 'print("saved from JupyterLab as .py")'
-    assert [c["outputs"] for c in saved.cells if c["cell_type"] == "code"][:-1] == \
-        stored_outputs  # the run's outputs survive a save of the .py
-
-
-def _first_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """Code cells up to the first one that loads MNIST (imports and data loading), or the
-    first code cell alone in a notebook that loads no data (an exercise, say)."""
-    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    for index, cell in enumerate(code):
-        if DATA_LOADING.search(cell.source):
-            return code[:index + 1]
-    return code[:1]
-
-
-@pytest.mark.skipif(not COURSE_NOTEBOOKS, reason="no course notebook yet")
-@pytest.mark.parametrize("notebook", COURSE_NOTEBOOKS, ids=_rel)
-def test_a_kernel_started_by_the_server_runs_the_first_cells(server, notebook):
-    relative = notebook.relative_to(NOTEBOOKS)
-    session = server.api("POST", "sessions", expect=201, json={
-        "path": f"notebooks/{relative.as_posix()}", "type": "notebook",
-        "name": notebook.name, "kernel": {"name": "python3"}})
-    channels = KernelChannels(server, session["kernel"]["id"])
-    try:
-        info = channels.request("kernel_info_request", {})
-        assert info["reply"]["status"] == "ok", info
-        check = channels.execute("import os, sys\nprint(sys.prefix)\nprint(os.getcwd())\n"
-                                 "print(os.environ.get('LSTM_HELPERS_DATA'))")
-        assert check["stdout"].splitlines() == [
-            sys.prefix, str(server.root / "notebooks" / relative.parent),
-            str(lh.resolve_root().resolve())]
-
-        sanitize = _sanitizer()
-        cells = _first_cells(nbformat.read(notebook, as_version=4))
-        for cell in cells:
-            result = channels.execute(cell.source)
-            if result["errors"] or result["reply"]["status"] != "ok":
-                trace = "\n".join(ANSI.sub("", line) for error in result["errors"]
-                                  for line in error["traceback"])
-                pytest.fail(f"{_rel(notebook)} cell failed in the server's kernel:\n"
-                            f"{cell.source}\n{trace}")
-            stored = "".join(o.get("text", "") for o in cell.get("outputs", [])
-                             if o.get("name") == "stdout")
-            if stored and "nbval-ignore-output" not in cell.metadata.get("tags", []):
-                assert sanitize(result["stdout"]) == sanitize(stored)
-        # The data came from LSTM_HELPERS_DATA: nothing was downloaded next to the notebook.
-        assert not (server.root / "notebooks" / relative.parent / "data").exists()
-    finally:
-        channels.close()
-        server.api("DELETE", f"sessions/{session['id']}", expect=204)
-
+# --- the fast tier: files and configuration ---------------------------------------------
 
 def _pair_problem(stem: Path) -> str | None:
     """Why the pair ``stem``.py/``stem``.ipynb is not in sync (with a diff), or None."""
@@ -328,8 +132,7 @@ def _pair_problem(stem: Path) -> str | None:
     if not (py.is_file() and ipynb.is_file()):
         return f"{_rel(stem)} is not a full pair (.py and .ipynb): {fix}"
     config = load_jupytext_config(str(ipynb.parent))
-    expected = jupytext.writes(jupytext.read(ipynb), fmt=_text_format(ipynb.parent),
-                               config=config)
+    expected = jupytext.writes(jupytext.read(ipynb), fmt=_text_format(ipynb), config=config)
     actual = py.read_text()
     if actual == expected:
         return None
@@ -347,7 +150,7 @@ def test_every_py_ipynb_pair_is_in_sync(stem):
 
 @pytest.mark.skipif(not COURSE_NOTEBOOKS, reason="no course notebook yet")
 def test_the_sync_check_catches_an_edit_of_one_file_of_a_pair(tmp_path):
-    shutil.copy2(REPO / "jupytext.toml", tmp_path / "jupytext.toml")
+    shutil.copy2(JUPYTEXT_CONFIGS[0], tmp_path / "jupytext.toml")
     stem = tmp_path / "lesson"
     for suffix in (".py", ".ipynb"):
         shutil.copy2(COURSE_NOTEBOOKS[0].with_suffix(suffix), stem.with_suffix(suffix))
@@ -368,3 +171,317 @@ def test_every_lesson_states_the_seed_it_uses(lesson):
     assert re.search(r"^SEED = \d+\b", text, re.M), f"{_rel(lesson)} states no `SEED = <int>`"
     assert re.search(r"set_seed\(SEED\)|seed=SEED", text), \
         f"{_rel(lesson)} states SEED but never passes it to lh.set_seed or run_recipe"
+
+
+def test_the_jupytext_configuration_pairs_lessons_and_exercises_but_not_student_copies(
+        tmp_path):
+    first, *others = [path.read_text() for path in JUPYTEXT_CONFIGS]
+    assert all(text == first for text in others), \
+        f"{', '.join(map(_rel, JUPYTEXT_CONFIGS))} must be identical: copy the first over the rest"
+    # No configuration above notebooks/: it would pair the package's .py files with notebooks.
+    assert not list(REPO.glob("*jupytext*"))
+    assert "[tool.jupytext" not in (REPO / "pyproject.toml").read_text()
+    for path in _course_files(".py") + _course_files(".ipynb"):
+        if STUDENT in path.parents:
+            assert _pairing(path) is None, f"{_rel(path)} must not be paired"
+        else:
+            assert _pairing(path) == PAIRED, f"{_rel(path)} is paired as {_pairing(path)}"
+    # A student copy stays unpaired even where its folder holds no configuration of its own.
+    for config in JUPYTEXT_CONFIGS:
+        folder = tmp_path / config.parent.name
+        (folder / "student").mkdir(parents=True)
+        shutil.copy2(config, folder / "jupytext.toml")
+        for path in (folder / "student" / "ex1.ipynb", folder / "student" / "mine.py"):
+            assert _pairing(path) is None, path
+        assert _pairing(folder / "lesson.ipynb") == PAIRED
+
+
+def test_make_lab_starts_jupyterlab_on_notebooks_with_the_data_and_the_checkout_set():
+    dry_run = subprocess.run(["make", "-n", "lab", "LAB_ARGS=--no-browser"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout
+    assert "scripts/lab.py --no-browser" in dry_run
+    command = lab.lab_command(options=["--port=9999"])
+    assert command[1:5] == ["-m", "jupyter", "lab", "--ip=127.0.0.1"]
+    assert f"--ServerApp.root_dir={NOTEBOOKS}" in command and command[-1] == "--port=9999"
+    env = lab.lab_environment({"PYTHONPATH": "/elsewhere"})
+    assert env["LSTM_HELPERS_DATA"] == str(lh.resolve_root().resolve())
+    assert Path(env["LSTM_HELPERS_DATA"]).is_absolute()
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(REPO), "/elsewhere"]
+
+
+def test_the_jupyterlab_settings_open_a_lesson_py_with_jupytexts_notebook_viewer(tmp_path):
+    installed = lab.install_settings(tmp_path / "overrides.d")
+    assert installed == tmp_path / "overrides.d" / "lstm-course.json"
+    settings = json.loads(installed.read_text())
+    viewer = settings["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["python"]
+    # The name must be the one the installed jupytext extension registers its viewer under.
+    extension = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-jupytext"
+    assert any(f'"{viewer}"' in js.read_text(errors="replace")
+               for js in extension.rglob("*.js")), f"jupytext registers no viewer {viewer!r}"
+    assert lab.settings_dir().parts[-3:] == ("lab", "settings", "overrides.d")
+    assert lab.install_settings(tmp_path / "overrides.d").read_text() == installed.read_text()
+
+
+#: What JupyterLab writes into a notebook when it starts its kernel (``python3``).
+KERNELSPEC = load_script("run_course").kernelspec()
+LANGUAGE_INFO = IPythonKernel.language_info  # what the kernel reports in its kernel_info
+
+
+@pytest.mark.parametrize("notebook", COURSE_NOTEBOOKS, ids=_rel)
+def test_every_stored_notebook_carries_the_metadata_jupyterlab_writes(notebook):
+    """Opening the notebook starts its kernel; JupyterLab then sets ``kernelspec`` and
+    ``language_info`` from it. When they already hold those values the notebook is not marked
+    as changed, and saving it unchanged rewrites the same bytes."""
+    metadata = nbformat.read(notebook, as_version=4).metadata
+    fix = (f"re-run it with `.venv/bin/python scripts/run_course.py {_rel(notebook)}`"
+           if STUDENT not in notebook.parents else "regenerate it with `make student`")
+    assert metadata.get("kernelspec") == KERNELSPEC, f"{_rel(notebook)}: kernelspec; {fix}"
+    stored = dict(metadata.get("language_info", {}))
+    version = stored.pop("version", "")
+    expected = {k: v for k, v in LANGUAGE_INFO.items() if k != "version"}
+    assert stored == expected, f"{_rel(notebook)}: incomplete language_info; {fix}"
+    # The kernel's Python version is the one machine-specific field: same minor version here.
+    assert version.split(".")[:2] == LANGUAGE_INFO["version"].split(".")[:2], \
+        f"{_rel(notebook)} was run with Python {version}; {fix}"
+    if version != LANGUAGE_INFO["version"]:
+        warnings.warn(f"{_rel(notebook)} was stored by Python {version}; this kernel is "
+                      f"{LANGUAGE_INFO['version']}, so JupyterLab updates language_info.version "
+                      f"and marks the notebook as changed when it opens here", stacklevel=1)
+
+
+def test_all_stored_notebooks_come_from_one_python():
+    versions = {nbformat.read(p, as_version=4).metadata.get("language_info", {}).get("version")
+                for p in COURSE_NOTEBOOKS}
+    assert len(versions) == 1, f"stored notebooks were run by several Pythons: {versions}"
+
+
+# --- the slow tier: a real server ----------------------------------------------------------
+
+def _course_copy(parent: Path) -> Path:
+    """A copy of the repository's notebooks/ as ``parent/notebooks`` (nothing else copied:
+    the configuration the server needs must live there)."""
+    shutil.copytree(NOTEBOOKS, parent / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return parent / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server as ``make lab`` starts it, at a copy of notebooks/ (plus a scratch pair)."""
+    home = tmp_path_factory.mktemp("jupyter")
+    root = _course_copy(home)
+    if COURSE_NOTEBOOKS:  # one pair to edit and save, away from the notebooks the kernels run
+        (root / "scratch").mkdir()
+        for suffix in (".ipynb", ".py"):
+            shutil.copy2(COURSE_NOTEBOOKS[0].with_suffix(suffix),
+                         root / "scratch" / f"lesson{suffix}")
+    running = JupyterServer(root, home / "server")
+    yield running
+    running.stop()
+
+
+@pytest.mark.slow
+def test_the_server_runs_with_jupytext_and_refuses_requests_without_the_token(server):
+    assert server.api("GET", "status")["kernels"] == 0
+    assert requests.get(f"{server.url}/api/contents", timeout=30).status_code == 403
+    log = server.log_tail(200)
+    assert "jupyterlab_jupytext | extension was successfully loaded" in log
+    assert "TextFileContentsManager" in log
+    assert server.url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not COURSE_NOTEBOOKS, reason="no course notebook yet")
+@pytest.mark.parametrize("notebook", COURSE_NOTEBOOKS, ids=_rel)
+def test_each_notebook_opens_as_ipynb_and_as_py_with_the_same_cells_and_outputs(server, notebook):
+    path = notebook.relative_to(NOTEBOOKS).as_posix()
+    on_disk = nbformat.read(notebook, as_version=4)
+    models = [server.get_notebook(path)]
+    if _pairing(notebook) is None:  # a student notebook: an .ipynb alone
+        source = on_disk
+    else:
+        source = jupytext.read(notebook.with_suffix(".py"))  # the pair's source of inputs
+        models.append(server.get_notebook(path[:-len(".ipynb")] + ".py"))
+    for model in models:
+        assert model["type"] == "notebook" and model["format"] == "json"
+        assert _cells(model["content"]) == _cells(source)
+        # The .py brings the paired .ipynb's metadata along: no kernel to choose on opening.
+        assert model["content"]["metadata"].get("kernelspec") == on_disk.metadata.get("kernelspec")
+    # Opening the .py brings the outputs of the paired .ipynb along: the same notebook.
+    outputs = [c.get("outputs") for c in on_disk["cells"] if c["cell_type"] == "code"]
+    for model in models:
+        assert [c.get("outputs") for c in model["content"]["cells"]
+                if c["cell_type"] == "code"] == outputs
+
+
+@pytest.mark.slow
+def test_opening_and_saving_every_stored_notebook_unchanged_rewrites_no_byte(server):
+    """What JupyterLab does with an untouched notebook on save (or autosave): each lesson
+    (.ipynb and .py), exercise and student copy, read and written back through the server."""
+    before = _files(server.root)
+    notebooks = sorted(p for p in before if p.suffix in (".ipynb", ".py"))
+    assert len(notebooks) >= len(COURSE_NOTEBOOKS)
+    for path in notebooks:
+        relative = path.relative_to(server.root).as_posix()
+        server.save_notebook(relative, server.get_notebook(relative)["content"])
+        changes = _changes(before, _files(server.root), server.root)
+        assert not changes, f"saving {relative} unchanged rewrote: {changes}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not COURSE_NOTEBOOKS, reason="no course notebook yet")
+def test_saving_either_file_through_the_server_updates_its_pair(server):
+    folder = server.root / "scratch"
+    notebook = server.get_notebook("scratch/lesson.ipynb")
+    stored_outputs = [c["outputs"] for c in notebook["content"]["cells"]
+                      if c["cell_type"] == "code"]
+    notebook["content"]["cells"].append(
+        nbformat.v4.new_markdown_cell("A note saved from JupyterLab as .ipynb."))
+    server.save_notebook("scratch/lesson.ipynb", notebook["content"])
+    text = (folder / "lesson.py").read_text()
+    assert text.endswith("# A note saved from JupyterLab as .ipynb.\n")
+    assert _cells(jupytext.reads(text, fmt="py:percent")) == _cells(notebook["content"])
+
+    as_py = server.get_notebook("scratch/lesson.py")
+    as_py["content"]["cells"].append(
+        nbformat.v4.new_code_cell('print("saved from JupyterLab as .py")'))
+    server.save_notebook("scratch/lesson.py", as_py["content"])
+    saved = nbformat.read(folder / "lesson.ipynb", as_version=4)
+    assert saved.cells[-1].source == 'print("saved from JupyterLab as .py")'
+    assert [c["outputs"] for c in saved.cells if c["cell_type"] == "code"][:-1] == \
+        stored_outputs  # the run's outputs survive a save of the .py
+
+
+def _save_with_a_new_cell(server: JupyterServer, path: str) -> None:
+    model = server.get_notebook(path)
+    model["content"]["cells"].append(nbformat.v4.new_markdown_cell(f"Saved at {path}."))
+    server.save_notebook(path, model["content"])
+
+
+#: Folders a user may start JupyterLab in, relative to the repository.
+SERVER_ROOTS = [".", "notebooks", "notebooks/exercises", "notebooks/exercises/student"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (PAIR_STEMS and STUDENT_NOTEBOOKS), reason="no pairs or students yet")
+@pytest.mark.parametrize("start", SERVER_ROOTS)
+def test_pairing_works_wherever_jupyterlab_starts(tmp_path, start):
+    """JupyterLab looks for jupytext.toml from a notebook's folder up to its own root, never
+    above. Started anywhere from the repository down to the student folder, saving a lesson
+    or exercise updates its .py, and saving a student copy writes no .py beside it."""
+    repo = tmp_path / "repo"
+    _course_copy(repo)
+    # The student folder needs no configuration of its own (its parents' leaves it unpaired),
+    # so none is listed among a student's exercises.
+    (repo / _rel(STUDENT) / "jupytext.toml").unlink(missing_ok=True)
+    root = repo / start
+    running = JupyterServer(root, tmp_path / "server")
+    try:
+        pairs = [stem for stem in PAIR_STEMS if root in (repo / _rel(stem)).parents]
+        picks = [pairs[0], pairs[-1]] if pairs else []  # a lesson and an exercise where both
+        for stem in picks:
+            ipynb = (repo / _rel(stem)).with_suffix(".ipynb")
+            relative = ipynb.relative_to(root).as_posix()
+            _save_with_a_new_cell(running, relative)
+            assert ipynb.with_suffix(".py").read_text().endswith(f"# Saved at {relative}.\n"), \
+                f"started at {start}/, saving {relative} left its .py unchanged"
+        student = repo / _rel(STUDENT_NOTEBOOKS[0])
+        relative = student.relative_to(root).as_posix()
+        _save_with_a_new_cell(running, relative)
+        assert nbformat.read(student, as_version=4).cells[-1].source == f"Saved at {relative}."
+        assert not list(student.parent.glob("*.py")), \
+            f"started at {start}/, saving {relative} paired it with a .py"
+    finally:
+        running.stop()
+
+
+def _first_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """Code cells up to the first one that loads MNIST (imports and data loading), or the
+    first code cell alone in a notebook that loads no data (an exercise, say)."""
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for index, cell in enumerate(code):
+        if DATA_LOADING.search(cell.source):
+            return code[:index + 1]
+    return code[:1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not COURSE_NOTEBOOKS, reason="no course notebook yet")
+@pytest.mark.parametrize("notebook", COURSE_NOTEBOOKS, ids=_rel)
+def test_a_kernel_started_by_the_server_runs_the_first_cells(server, notebook):
+    relative = notebook.relative_to(NOTEBOOKS)
+    session = server.start_session(relative.as_posix())
+    channels = KernelChannels(server, session["kernel"]["id"])
+    try:
+        info = channels.request("kernel_info_request", {})
+        assert info["reply"]["status"] == "ok", info
+        # The language_info JupyterLab stores is the one this kernel reports.
+        assert info["reply"]["language_info"] == LANGUAGE_INFO
+        check = channels.execute("import os, sys\nprint(os.path.realpath(sys.prefix))\n"
+                                 "print(os.getcwd())\nprint(os.environ.get('LSTM_HELPERS_DATA'))")
+        assert check["stdout"].splitlines() == [  # the environment's Python, in the notebook's
+            os.path.realpath(sys.prefix),         # folder, with the absolute data root
+            str(server.root / relative.parent), str(lh.resolve_root().resolve())]
+
+        sanitize = _sanitizer()
+        cells = _first_cells(nbformat.read(notebook, as_version=4))
+        for cell in cells:
+            result = channels.execute(cell.source)
+            if result["errors"] or result["reply"]["status"] != "ok":
+                trace = "\n".join(ANSI.sub("", line) for error in result["errors"]
+                                  for line in error["traceback"])
+                pytest.fail(f"{_rel(notebook)} cell failed in the server's kernel:\n"
+                            f"{cell.source}\n{trace}")
+            stored = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                             if o.get("name") == "stdout")
+            if stored and "nbval-ignore-output" not in cell.metadata.get("tags", []):
+                assert sanitize(result["stdout"]) == sanitize(stored)
+        # The data came from LSTM_HELPERS_DATA: nothing was downloaded next to the notebook.
+        assert not (server.root / relative.parent / "data").exists()
+    finally:
+        channels.close()
+        server.api("DELETE", f"sessions/{session['id']}", expect=204)
+
+
+def _run_nbval(notebook: Path) -> subprocess.CompletedProcess:
+    """``make test``'s nbval run on one notebook, outside the repository's pytest config."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(notebook), "--nbval", "--nbval-current-env",
+         "--nbval-sanitize-with", str(SANITIZE_CFG), "-p", "no:cacheprovider", "-q",
+         "--rootdir", str(notebook.parent), "-c", str(notebook.parent / "pytest.ini")],
+        cwd=notebook.parent, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_a_notebook_saved_after_a_run_with_the_progress_bar_reopens_plain_and_passes_nbval(
+        server):
+    """The saved-progress-bar case: run a training in the server's kernel, save the notebook
+    with what the frontend shows (the bar included), reopen it with no kernel: the bar is a
+    plain text line in its final state, no widget view; and nbval passes on the saved file."""
+    path = "scratch/bar.ipynb"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(TRAINING_WITH_BAR)],
+                                        metadata={"kernelspec": KERNELSPEC})
+    server.save_notebook(path, notebook)
+    session = server.start_session(path)
+    channels = KernelChannels(server, session["kernel"]["id"])
+    try:
+        result = channels.execute(TRAINING_WITH_BAR)
+    finally:
+        channels.close()
+    assert not result["errors"], result["errors"]
+    notebook.cells[0].outputs = [nbformat.from_dict(o) for o in result["outputs"]]
+    notebook.cells[0].execution_count = result["reply"]["execution_count"]
+    server.save_notebook(path, notebook)
+    server.api("DELETE", f"sessions/{session['id']}", expect=204)  # the kernel is gone
+
+    reopened = server.get_notebook(path)["content"]["cells"][0]["outputs"]
+    assert not [o for o in reopened if WIDGET_VIEW in o.get("data", {})]
+    bars = [o["data"]["text/plain"] for o in reopened if o["output_type"] == "display_data"]
+    assert len(bars) == 1 and FINAL_BAR.match(bars[0]), bars
+    log = "".join(o.get("text", "") for o in reopened if o["output_type"] == "stream")
+    assert log.count("Iteration: ") == 3
+
+    (server.root / "scratch" / "pytest.ini").write_text("[pytest]\n")
+    run = _run_nbval(server.root / "scratch" / "bar.ipynb")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "1 passed" in run.stdout

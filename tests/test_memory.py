@@ -88,7 +88,7 @@ def test_gradient_norms_are_each_images_own_gradient_averaged(test_split):
     assert norms.shape == (28,) and norms.dtype == torch.float32
     assert all(p.grad is None for p in model.parameters())  # the model's .grad untouched
     expected = torch.zeros(28)
-    for image, label in zip(images, labels):  # one image at a time, its own loss
+    for image, label in zip(images, labels, strict=True):  # one image at a time, its own loss
         x = image.unsqueeze(0).clone().requires_grad_(True)
         nn.functional.cross_entropy(model(x), label.unsqueeze(0)).backward()
         expected += x.grad[0].norm(dim=1) / len(images)
@@ -171,7 +171,7 @@ def test_the_memory_plots_carry_their_titles(test_split):
         lh.plot_gradient_norms({"start": {"RNN": torch.rand(84) + 1e-9}}, "grads", blank_from=28),
         lh.plot_accuracy_vs_delay({"RNN": {0: 92.0, 56: 11.35}}, "delays", chance=11.35),
     ]
-    for figure, title in zip(figures, ("states", "rows", "grads", "delays")):
+    for figure, title in zip(figures, ("states", "rows", "grads", "delays"), strict=True):
         assert figure._suptitle.get_text() == title
     assert len(figures[0].axes) >= 2 * 4  # image + 2 gates + cell state, per digit
     for figure in figures:

@@ -33,6 +33,10 @@ def test_rnn_has_the_rnn_pages_parameter_shapes():
                                           (10,)]
 
 
+def _recurrent_layer(model):
+    return model.lstm if isinstance(model, lh.LSTMModel) else model.rnn
+
+
 @pytest.mark.parametrize("model_class", [lh.LSTMModel, lh.RNNModel])
 def test_forward_gives_logits_from_the_last_time_step(model_class):
     torch.manual_seed(0)
@@ -40,8 +44,29 @@ def test_forward_gives_logits_from_the_last_time_step(model_class):
     x = torch.rand(7, 28, 28)
     logits = model(x)
     assert logits.shape == (7, 10)
-    out, _ = getattr(model, model.recurrent_name)(x)  # default zero states
+    out, _ = _recurrent_layer(model)(x)  # nn.LSTM / nn.RNN's own default: zero states
     torch.testing.assert_close(logits, model.fc(out[:, -1, :]))
+
+
+@pytest.mark.parametrize("model_class", [lh.LSTMModel, lh.RNNModel])
+def test_initial_states_follow_the_input_dtype(model_class):
+    """The zero states are made with x.new_zeros: a float64 model takes float64 input as is
+    (states made with a fixed torch.zeros would be float32, and nn.LSTM would refuse them)."""
+    torch.manual_seed(0)
+    model = model_class(28, 16, 2, 10).double()
+    x = torch.rand(3, 28, 28, dtype=torch.float64)
+    logits = model(x)
+    assert logits.dtype == torch.float64
+    out, _ = _recurrent_layer(model)(x)
+    torch.testing.assert_close(logits, model.fc(out[:, -1, :]))
+
+
+@pytest.mark.parametrize("model_class", [lh.LSTMModel, lh.RNNModel])
+def test_hyperparameters_rebuild_the_same_architecture(model_class):
+    model = model_class(28, 12, 3, 5)
+    rebuilt = model_class(**model.hyperparameters())
+    assert lh.parameter_shapes(rebuilt) == lh.parameter_shapes(model)
+    assert str(rebuilt) == str(model)
 
 
 def test_describe_parameters_names_the_four_gates():
@@ -61,8 +86,9 @@ def test_unknown_nonlinearity_is_refused():
         lh.RNNModel(28, 100, 1, 10, nonlinearity="sigmoid")
 
 
+@pytest.mark.parametrize("model_class", [lh.LSTMModel, lh.RNNModel])
 @pytest.mark.parametrize("shape", [(100, 784), (100, 1, 28, 28), (100, 28, 14)])
-def test_wrong_input_shape_names_the_expected_shape(shape):
-    model = lh.LSTMModel(28, 100, 1, 10)
+def test_wrong_input_shape_names_the_expected_shape(model_class, shape):
+    model = model_class(28, 100, 1, 10)
     with pytest.raises(ValueError, match=r"\(batch, seq_dim, input_dim=28\)"):
         model(torch.zeros(shape))

@@ -1,22 +1,20 @@
-// MathJax 3 settings for the whole site; read by assets/mathjax/tex-svg.js, which loads
-// after this file (both are listed in mkdocs.yml, extra_javascript).
+// MathJax 3 settings for the site; read by assets/mathjax/tex-svg.js, which loads after
+// this file. The site build (site_hooks/mkdocs_hooks.py) adds both scripts only to the
+// pages that hold a formula.
 //
-// Only two kinds of element are typeset:
-// - on Markdown pages, pymdownx.arithmatex (generic mode) wraps each formula in
-//   <span class="arithmatex">\( ... \)</span> or <div class="arithmatex">\[ ... \]</div>;
-// - on notebook pages, the markdown cells (class jp-RenderedMarkdown) keep the notebook's
-//   $ ... $ and $$ ... $$.
-// A dollar sign anywhere else on a page (code, printed outputs) is left alone, and so is
-// code inside those elements (MathJax skips <code> and <pre>).
+// Only one kind of element is typeset: <span class="arithmatex">\( ... \)</span> and
+// <div class="arithmatex">\[ ... \]</div>, which pymdownx.arithmatex writes for the
+// Markdown pages and site_hooks/pages.py for the notebooks' $ ... $ and $$ ... $$.
+// A dollar sign anywhere else on a page (code, printed outputs) is left alone.
 window.MathJax = {
   tex: {
-    inlineMath: [["\\(", "\\)"], ["$", "$"]],
-    displayMath: [["\\[", "\\]"], ["$$", "$$"]],
+    inlineMath: [["\\(", "\\)"]],
+    displayMath: [["\\[", "\\]"]],
     processEscapes: true,
     processEnvironments: true,
   },
   startup: {
-    elements: [".arithmatex", ".jp-RenderedMarkdown", ".jp-RenderedLatex"],
+    elements: [".arithmatex"],
   },
   svg: { fontCache: "global" },
 };

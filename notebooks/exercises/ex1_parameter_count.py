@@ -10,9 +10,11 @@
 #
 # **How the exercises work.** Each exercise has a cell with `...` placeholders below a
 # `# YOUR CODE HERE` line. Replace the placeholders with your code and run the cell, then run
-# the check cell under it. The check answers in one of three ways: ✅ correct, ❌ not yet
-# (with what is wrong and a hint), or ⏳ not done yet (the placeholder is still there).
-# Run the cells from the top.
+# the check cell under it. The check answers in one of three ways: **Correct**, **Not yet**
+# (with what is wrong and a hint), or **Not done yet** (the placeholder is still there).
+# Run the cells from the top. A check cell ends in `.require()`: it shows the answer's
+# feedback, and when your teacher grades the notebook with nbgrader it also marks the cell
+# as failed unless the answer is correct. In your own session it never stops the notebook.
 
 # %%
 import lstm_helpers as lh
@@ -77,7 +79,10 @@ for layer_dim, name in [(1, "A"), (2, "B"), (3, "C")]:
 # single hidden unit or four layers.
 
 # %%
-checks.check_parameter_count(count_parameters)
+checks.check_parameter_count(count_parameters).require()
+### BEGIN HIDDEN TESTS
+checks.ex1_parameter_count.hidden_check_parameter_count(count_parameters).require()
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## To think about

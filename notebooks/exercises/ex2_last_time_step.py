@@ -49,7 +49,7 @@ final_hidden = h_n[-1]     # the top layer; h_n[0] is the bottom one
 ### END SOLUTION
 
 # %%
-checks.check_last_step(lstm, x, last_step, final_hidden)
+checks.check_last_step(lstm, x, last_step, final_hidden).require()
 
 # %% [markdown]
 # `out` holds the *top* layer's hidden state at every time step; `h_n` holds every layer's
@@ -86,7 +86,7 @@ last_step_seq_first = out_seq_first[-1]  # time is the first axis now
 ### END SOLUTION
 
 # %%
-checks.check_last_step_seq_first(lstm_seq_first, x_seq_first, last_step_seq_first)
+checks.check_last_step_seq_first(lstm_seq_first, x_seq_first, last_step_seq_first).require()
 
 # %% [markdown]
 # ## To think about

@@ -32,7 +32,7 @@ print("images:", tuple(images.shape), images.dtype, "| labels:", tuple(labels.sh
 # Write `batch_first_input(images)`, which turns a batch of shape (batch, 1, 28, 28) into
 # (batch, 28, 28) for an LSTM built with `batch_first=True`: time step *t* of image *b* is
 # row *t* of that image. It must work for any batch size (the last batch of an epoch can be
-# smaller, and the check uses 7 images).
+# smaller, even a single image; the check uses batches of 7 images and of 1).
 
 # %%
 def batch_first_input(images):
@@ -45,7 +45,10 @@ def batch_first_input(images):
 
 
 # %%
-checks.check_batch_first_input(batch_first_input)
+checks.check_batch_first_input(batch_first_input).require()
+### BEGIN HIDDEN TESTS
+checks.ex3_input_shapes.hidden_check_batch_first_input(batch_first_input).require()
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Your task (b): time first
@@ -65,7 +68,10 @@ def seq_first_input(images):
 
 
 # %%
-checks.check_seq_first_input(seq_first_input)
+checks.check_seq_first_input(seq_first_input).require()
+### BEGIN HIDDEN TESTS
+checks.ex3_input_shapes.hidden_check_seq_first_input(seq_first_input).require()
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Why the right shape is not enough

@@ -58,11 +58,15 @@ def accuracy(model, batches):
 # ## Check
 #
 # The check hands your function a small LSTM, in training mode, and 300 images in batches of
-# 64 (so the last batch holds 44). It watches every call of the model: in which mode, and
-# whether gradients were on. On these images the exact accuracy has a fraction.
+# 64 (so the last batch holds 44), then 130 other images in batches of 32. It watches every
+# call of the model: in which mode, and whether gradients were on. On these images the exact
+# accuracy has a fraction, and it differs between the two sets.
 
 # %%
-checks.check_accuracy_function(accuracy)
+checks.check_accuracy_function(accuracy).require()
+### BEGIN HIDDEN TESTS
+checks.ex5_evaluation_loop.hidden_check_accuracy_function(accuracy).require()
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## To think about

@@ -84,7 +84,7 @@ def make_optimizer(model):
 
 
 # %%
-checks.check_slow_start_fix(make_optimizer, train_batches, test_batches)
+checks.check_slow_start_fix(make_optimizer, train_batches, test_batches).require()
 
 # %% [markdown]
 # ## What the fixes do
