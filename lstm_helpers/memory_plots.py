@@ -12,7 +12,7 @@ import torch
 from matplotlib.figure import Figure
 
 from .data import IMAGE_SIZE
-from .plots import FIGURE_WIDTH
+from .plots import FIGURE_WIDTH, set_alt_text
 
 CELL_PANEL = "cell state c"
 
@@ -34,7 +34,8 @@ def plot_lstm_states(images: torch.Tensor, labels, gates: dict[str, torch.Tensor
         gates: a name (e.g. "input gate i") mapped to an (n, 28, hidden_dim) tensor of gate
             values in [0, 1].
         cell: (n, 28, hidden_dim) cell states c_t.
-        title: the figure's title (its suptitle; the site makes the alt text from it).
+        title: the figure's title (its suptitle, and the start of its alt text, which then
+            describes the grid of panels).
 
     Returns the matplotlib Figure.
 
@@ -91,6 +92,12 @@ def plot_lstm_states(images: torch.Tensor, labels, gates: dict[str, torch.Tensor
                      label="gate value", location="bottom", aspect=40, pad=0.1)
     fig.colorbar(cell_image, ax=axes[:, -1].ravel().tolist(), shrink=0.9, label="c_t",
                  location="bottom", aspect=12, pad=0.1, extend="both")
+    # The titles alone would read as a list of panels: say how the grid is laid out.
+    shown = ", ".join(str(int(label)) for label in labels)
+    set_alt_text(fig, f"{title.rstrip('.')}. One row per digit (labels {shown}): the image, "
+                      f"then heatmaps of the {', '.join(panels)} with time steps 0 to 27 "
+                      f"downwards and the {cell.size(2)} hidden units across; gates on a 0 "
+                      f"to 1 scale, the cell state on a scale centred on 0.")
     return fig
 
 

@@ -93,13 +93,14 @@ for name, cell in (("tanh RNN", "rnn"), ("LSTM", "lstm")):
 lstm_model = models["LSTM"]
 
 # %% [markdown]
-# Both read digits well. The LSTM has four times as many recurrent weights (four gates
-# instead of one update), and on 28 rows that buys it a few points, not more. The checks
-# below hold on any machine, with wide margins:
+# Both learned to read digits. After this short training the LSTM is well ahead (about 90%
+# against 73% in the stored run); given the tutorial's 3000 iterations the tanh RNN catches
+# up, as the comparison lesson showed: on 28 rows, nothing has to be remembered for long. The
+# checks below hold on any machine, with wide margins (guessing scores about 10%):
 
 # %%
-assert histories["LSTM"].final_accuracy > 85, histories["LSTM"].final_accuracy
-assert histories["tanh RNN"].final_accuracy > 70, histories["tanh RNN"].final_accuracy
+assert histories["LSTM"].final_accuracy > 80, histories["LSTM"].final_accuracy
+assert histories["tanh RNN"].final_accuracy > 50, histories["tanh RNN"].final_accuracy
 print("both models learned to read digits")
 
 # %% [markdown]
@@ -252,7 +253,7 @@ print("test images with ink in each row:", drawn.tolist())
 
 # %% [markdown]
 # Read it with the data in mind. Row 0 is blank in every test image and rows 1 and 27 in
-# all but a few dozen, so blanking them cannot change much, whatever the model does; the
+# all but a handful, so blanking them cannot change much, whatever the model does; the
 # digits are drawn mostly in rows 4 to 24. Within those rows both models lose only a few
 # points for any single row: one missing row of a digit is seldom fatal, because the
 # neighbouring rows carry much the same information.
@@ -472,17 +473,23 @@ print(f"always answering the most frequent test digit ({counts.argmax().item()})
 # %% [markdown]
 # What the stored run shows (your numbers may differ by a few points, not in shape):
 #
-# * At K = 0 all four read digits well.
-# * As K grows, the tanh RNN falls to 11.35%, the score of always answering "1", the most
-#   frequent test digit: it has learned the label frequencies and nothing about the image.
-# * The LSTM as PyTorch initialises it does no better at the longest delay. Its gates are
-#   there, but at $f \approx 0.5$ the digit is gone long before the answer, and so is the
-#   gradient that could have taught the gate to stay open.
+# * At K = 0 all four read digits; after 500 iterations the LSTMs are ahead of the RNN.
+# * At K = 28 the tanh RNN gets about a quarter of the digits right, and the LSTM as PyTorch
+#   initialises it falls to exactly the chance level: 11.70%, the score of always answering
+#   "1", the most frequent digit among these test images. It has learned the label
+#   frequencies and nothing about the image. Here the default LSTM does *worse* than the
+#   RNN: with its gates at $f \approx 0.5$ the memory halves at every blank step, and so
+#   does the gradient that could have taught the gate to stay open.
+# * At K = 56 the RNN, the default LSTM and the LSTM with forget bias 1 all answer at about
+#   the chance level.
 # * Started with its forget gate open at $\sigma(3) = 0.95$, the same LSTM with the same data
-#   and budget reads the digit after 56 blank rows nearly as well as with none.
-# * The bias of 1 recommended as a default sits in between: enough at moderate delays, not
-#   always at 56 within this budget (a probe run with 100 hidden units and 1000 iterations
-#   reached about 41% at K = 56, against 93% with bias 3 and about 11% for the others).
+#   and budget reads the digit after 28 blank rows as well as with none, and after 56 only a
+#   few points worse.
+# * The bias of 1 recommended as a default sits in between: it learns something at K = 28
+#   (44% in the stored run), not at K = 56 within this budget. A probe run with the full
+#   settings (100 hidden units, 1000 iterations, all 10,000 test images) reached 41% at
+#   K = 56 with bias 1, against 93% with bias 3 and about 11% for the RNN and the default
+#   LSTM; the default LSTM was still at 11% after 3000 iterations.
 #
 # The lesson is the forget gate's: an LSTM can hold a value for as long as its forget gate
 # stays near 1, and it only learns to do so if the gradient reaches back far enough to teach
@@ -496,7 +503,7 @@ open_lstm, rnn = accuracy["LSTM, forget bias 3"], accuracy["tanh RNN"]
 assert open_lstm[longest] > 60, open_lstm
 assert open_lstm[longest] > rnn[longest] + 40, (open_lstm, rnn)
 assert open_lstm[longest] > accuracy["LSTM, default init"][longest] + 40, accuracy
-assert all(by_delay[0] > 70 for by_delay in accuracy.values()), accuracy
+assert all(by_delay[0] > 50 for by_delay in accuracy.values()), accuracy
 print(f"at K = {longest} the LSTM with forget bias 3 beats the tanh RNN and the default LSTM "
       "by more than 40 points")
 
@@ -526,11 +533,14 @@ for name, value in start.items():
     print(f"at initialisation, {name:<20}: mean gradient on the digit's rows {value:.1e}")
 
 # %% [markdown]
-# Before any training, the gradient that reaches the digit's rows from an answer 56 steps
-# later is many orders of magnitude smaller in the tanh RNN and the default LSTM than in the
-# LSTM whose forget gate starts open. That is the whole difference: the open gate lets the
-# learning signal through from the first iteration, so the model can learn what to store;
-# the others never receive it. The check below holds on any machine:
+# Before any training (left), the gradient that reaches the digit's rows from an answer 56
+# steps later is around $10^{-16}$ to $10^{-14}$ in the tanh RNN and the default LSTM,
+# around $10^{-6}$ with forget bias 1 and $10^{-2}$ with bias 3 (stored run): each line's
+# slope is the factor by which the signal shrinks per step. The open gate lets the learning
+# signal reach the digit from the first iteration, so the model can learn what to store; the
+# others receive next to nothing, and after training (right) the default LSTM passes back
+# even less than at the start. That is the mechanism behind the table. The check below holds
+# on any machine:
 
 # %%
 assert start["LSTM, forget bias 3"] > 1000 * start["LSTM, default init"], start

@@ -1,11 +1,14 @@
 """The memory lesson's helpers: delayed MNIST, the gradient probe, row blanking, its plots."""
 
+import warnings
+
 import matplotlib
 import pytest
 import torch
 from torch import nn
 
 import lstm_helpers as lh
+from lstm_helpers.plots import FIGURE_WIDTH, alt_text
 
 matplotlib.use("Agg")
 
@@ -28,11 +31,12 @@ def test_blank_rows_follow_the_digit_unchanged(test_split, layout):
     assert torch.equal(lh.add_blank_rows(images, 0), images)
 
 
-def test_no_delay_returns_a_copy_not_the_callers_tensor(test_split):
+@pytest.mark.parametrize("delay", [0, 3])
+def test_the_callers_images_are_never_changed(test_split, delay):
     images = test_split[0][:4].clone()
-    copy = lh.add_blank_rows(images, 0)
-    copy[:] = 1.0
-    assert images.max() < 1.0 or not torch.equal(images, copy)
+    delayed = lh.add_blank_rows(images, delay)
+    delayed[:] = 0.5  # writing into the result leaves the caller's tensor as it was
+    assert torch.equal(images, test_split[0][:4])
 
 
 @pytest.mark.parametrize("delay", [-1, 2.0, True, "56", None])
@@ -172,7 +176,12 @@ def test_the_memory_plots_carry_their_titles(test_split):
         lh.plot_accuracy_vs_delay({"RNN": {0: 92.0, 56: 11.35}}, "delays", chance=11.35),
     ]
     for figure, title in zip(figures, ("states", "rows", "grads", "delays"), strict=True):
-        assert figure._suptitle.get_text() == title
+        assert figure.get_suptitle() == title
+        # the site's conventions: the text column's width at most, and an alt text from titles
+        assert figure.get_size_inches()[0] <= FIGURE_WIDTH
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an untitled figure would warn
+            assert alt_text(figure).startswith(title)
     assert len(figures[0].axes) >= 2 * 4  # image + 2 gates + cell state, per digit
     for figure in figures:
         matplotlib.pyplot.close(figure)
@@ -180,6 +189,12 @@ def test_the_memory_plots_carry_their_titles(test_split):
 
 def test_the_states_plot_refuses_tensors_that_do_not_match_the_digits(test_split):
     images, labels = test_split[0][:2], test_split[1][:2]
-    with pytest.raises(ValueError, match=r"expected shape \(2, seq_dim, hidden_dim\)"):
+    with pytest.raises(ValueError, match=r"forget gate f: expected shape \(2, 28, hidden_dim\)"):
         lh.plot_lstm_states(images, labels, {"forget gate f": torch.rand(3, 28, 16)},
                             torch.randn(2, 28, 16), "states")
+    with pytest.raises(ValueError, match=r"cell state c: expected shape \(2, 28, hidden_dim\)"):
+        lh.plot_lstm_states(images, labels, {}, torch.randn(2, 84, 16), "states")
+    with pytest.raises(ValueError, match="expected 2 labels"):
+        lh.plot_lstm_states(images, labels[:1], {}, torch.randn(2, 28, 16), "states")
+    with pytest.raises(ValueError, match="images of 28 x 28"):
+        lh.plot_lstm_states(torch.zeros(2, 32, 32), labels, {}, torch.randn(2, 28, 16), "s")
