@@ -709,7 +709,8 @@ def test_notebook_pages_offer_their_ipynb(browser, server):
         for src in notebook_pages:
             page.goto(server + page_url(src))
             link = page.locator("a[download]").first
-            assert "jupyter lab" in page.locator(".notebook-download").inner_text()
+            box = page.locator(".notebook-download").inner_text()
+            assert f"make lab and open {src.removeprefix('notebooks/')}" in box, box
             href = link.get_attribute("href")
             response = page.request.get(server + page_url(src) + href)
             assert response.status == 200
