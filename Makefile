@@ -40,6 +40,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python scripts/lab.py --install-settings
 	touch $@
 
 site: $(VENV)/.installed  ## build the static site into site/ (renders stored outputs, trains nothing)

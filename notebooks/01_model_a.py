@@ -47,8 +47,9 @@ print("PyTorch", torch.__version__)
 #
 # `lh.load_mnist` wraps `torchvision.datasets.MNIST`. It looks for the four raw files in
 # `<root>/MNIST/raw/`, where `root` is an argument, else the environment variable
-# `LSTM_HELPERS_DATA`, else `./data`. Missing files are downloaded, and every file is checked
-# against its published SHA-256 before use. (The tutorial reads `train_data` and
+# `LSTM_HELPERS_DATA`, else the checkout's `data/` folder (or, outside a checkout, a per-user
+# cache folder), whatever folder the notebook runs in. Missing files are downloaded, and every
+# file is checked against its published SHA-256 before use. (The tutorial reads `train_data` and
 # `train_labels`; torchvision has since renamed them `data` and `targets`.)
 
 # %%

@@ -32,7 +32,7 @@ device = lh.pick_device("auto")
 print("device:", lh.describe_device(device))
 
 # %% [markdown]
-# ### Repeatable results on a GPU
+# ## Repeatable results on a GPU
 #
 # On the CPU a seed fixes the whole run. On a CUDA GPU, cuDNN picks among several algorithms
 # for each operation and some of them add numbers in an order that changes from run to run,

@@ -1,6 +1,7 @@
 """Open the course in JupyterLab, set up so that pairs, data and imports all work (`make lab`).
 
     python scripts/lab.py [JUPYTER LAB OPTIONS ...]     # e.g. --no-browser, --port=9999
+    python scripts/lab.py --install-settings            # step 1 only (make install runs it)
 
 1. Installs the course's JupyterLab settings (``scripts/jupyterlab-settings.json``: a
    lesson ``.py`` opens as a notebook when double-clicked) into the environment's JupyterLab
@@ -79,6 +80,9 @@ def lab_command(root_dir: Path = NOTEBOOKS, options: list[str] | None = None) ->
 
 def main(argv: list[str]) -> int:
     installed = install_settings()
+    if argv == ["--install-settings"]:
+        print(f"JupyterLab settings: {installed}")
+        return 0
     env = lab_environment()
     command = lab_command(options=argv)
     print(f"course notebooks: {NOTEBOOKS}\n"

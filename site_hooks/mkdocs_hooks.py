@@ -151,17 +151,18 @@ def _intro_boxes(notebook, page, files: Files) -> str:
     href = download.url_relative_to(page.file)
     name = html.escape(notebook.path.name)
     link = f'<a href="{html.escape(href)}" download>Download {name}</a>'
-    open_it = (f"<code>.venv/bin/jupyter lab {html.escape(notebook.src_uri)}</code>")
+    # make lab serves notebooks/: the notebook's path as JupyterLab's file browser shows it.
+    in_lab = html.escape(notebook.src_uri.removeprefix("notebooks/"))
+    open_it = f"run <code>make lab</code> and open <code>{in_lab}</code>"
     if notebook.lesson:
         text = (f"{link} (the notebook with the outputs shown on this page), or open it from "
-                f"your copy of the course: after <code>make course</code>, run {open_it}, "
-                "then choose <em>Run &rsaquo; Restart Kernel and Run All Cells</em>. The "
-                "<code>.py</code> file of the same name is this notebook as a script; "
-                "jupytext keeps the pair in sync.")
+                f"your copy of the course: {open_it}, then choose <em>Run &rsaquo; Restart "
+                "Kernel and Run All Cells</em>. The <code>.py</code> file of the same name is "
+                "this notebook as a script; jupytext keeps the pair in sync.")
     else:
         text = (f"{link} (the exercise, to be filled in and run), or open it from your copy "
-                f"of the course: after <code>make install</code>, run {open_it}, work "
-                "through its tasks and run its cells top to bottom.")
+                f"of the course: {open_it}, work through its tasks and run its cells top to "
+                "bottom.")
     boxes = ('<div class="admonition tip notebook-download">'
              '<p class="admonition-title">Run this notebook yourself</p>'
              f"<p>{text}</p></div>")

@@ -72,7 +72,7 @@ def test_a_notebook_bar_is_one_text_line_left_in_its_final_state(executed):
 
 def test_the_course_error_shows_as_its_message_and_where_it_was_called(executed):
     ename, evalue, lines = _error(executed["course_error"])
-    assert ename == "MNISTDataError" and "is not a directory" in evalue
+    assert ename == "MNISTDataError" and "is not a folder" in evalue
     assert lines[0] == f"MNISTDataError: {evalue}"
     assert len(lines) == 2, lines  # no traceback through the package
     assert lines[1].startswith("(raised by lstm_helpers, called from Cell In[")

@@ -46,12 +46,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "site"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 SIZES = {"laptop": (1280, 900), "phone": (390, 844)}
 MODEL_A = "notebooks/01_model_a.ipynb"
 GPU = "notebooks/04_gpu.ipynb"
@@ -536,28 +531,6 @@ def server(built):
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium, driven by Playwright."""
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium"
-    else:
-        try:
-            from playwright.sync_api import sync_playwright
-        except ImportError:
-            problem = "Playwright is missing: pip install -r requirements.txt"
-    if problem:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"the browser tests must run in CI: {problem}")
-        pytest.skip(problem)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def visit(browser, url: str, size: str, screenshot: Path) -> dict:
     """Open url at one size; return what it logged, requested and shows."""
     width, height = SIZES[size]
@@ -710,7 +683,8 @@ def test_notebook_pages_offer_their_ipynb(browser, server):
         for src in notebook_pages:
             page.goto(server + page_url(src))
             link = page.locator("a[download]").first
-            assert "jupyter lab" in page.locator(".notebook-download").inner_text()
+            box = page.locator(".notebook-download").inner_text()
+            assert f"make lab and open {src.removeprefix('notebooks/')}" in box, box
             href = link.get_attribute("href")
             response = page.request.get(server + page_url(src) + href)
             assert response.status == 200
