@@ -125,7 +125,7 @@ checks.ex9_forget_gate.hidden_check_kept_fraction(kept_fraction).require()
 # %% [markdown]
 # ## Your functions at work
 #
-# Once both checks pass, this cell puts them together. For each forget bias it builds the
+# Once both checks pass, this cell puts your two functions together. For each forget bias it builds the
 # lesson's LSTM (one layer of 64 units, same seed), sets the bias with your
 # `set_forget_bias`, and measures with `lh.input_gradient_norms` how large the loss's
 # gradient is on the digit's rows when 56 blank rows follow them: the learning signal that
@@ -133,15 +133,19 @@ checks.ex9_forget_gate.hidden_check_kept_fraction(kept_fraction).require()
 # (Untrained models, 200 test images: a second or two.)
 
 # %%
-images, labels = lh.mnist_tensors(train=False)
-delayed = lh.add_blank_rows(images[:200], 56)  # (200, 84, 28): the digit, then 56 blank rows
-for bias in (0.0, 1.0, 3.0):
-    lh.set_seed(0)
-    model = lh.LSTMModel(28, 64, 1, 10)
-    set_forget_bias(model.lstm, bias)
-    norms = lh.input_gradient_norms(model, delayed, labels[:200])
-    print(f"forget bias {bias:g}: kept after 56 steps {kept_fraction(bias, 56):.1e}, "
-          f"gradient on the digit's rows {norms[4:24].mean().item():.1e}")
+written = [set_forget_bias(nn.LSTM(1, 1), 0.0), kept_fraction(0.0, 1)]  # `...` until written
+if all(answer is not ... for answer in written):
+    images, labels = lh.mnist_tensors(train=False)
+    delayed = lh.add_blank_rows(images[:200], 56)  # (200, 84, 28): the digit, 56 blank rows
+    for bias in (0.0, 1.0, 3.0):
+        lh.set_seed(0)
+        model = lh.LSTMModel(28, 64, 1, 10)
+        set_forget_bias(model.lstm, bias)
+        norms = lh.input_gradient_norms(model, delayed, labels[:200])
+        print(f"forget bias {bias:g}: kept after 56 steps {kept_fraction(bias, 56):.1e}, "
+              f"gradient on the digit's rows {norms[4:24].mean().item():.1e}")
+else:
+    print("Parts (a) and (b) first: this cell uses both of your functions.")
 
 # %% [markdown]
 # ## To think about
