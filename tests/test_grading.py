@@ -268,6 +268,18 @@ def test_a_graded_slip_is_named_and_the_other_part_still_scores(graded):
     assert "Correct: Exercise 8 (evaluation between iterations)" in outputs
 
 
+@pytest.mark.skipif("ex9_forget_gate" not in SOURCES, reason="exercise 9 not graded")
+def test_a_bias_set_in_one_of_the_two_vectors_is_named_in_the_feedback(graded):
+    course, _ = graded
+    autograded = nbformat.read(course.root / "autograded" / "wrong" / "ex9_forget_gate"
+                               / "ex9_forget_gate.ipynb", as_version=4)
+    outputs = "".join(str(output) for cell in autograded.cells
+                      for output in cell.get("outputs", []))
+    assert "Not yet: Exercise 9 (setting the forget gate's bias)" in outputs
+    assert "PyTorch adds b_if and b_hf: set the other one to 0" in outputs
+    assert "Correct: Exercise 9 (the memory a forget gate keeps)" in outputs
+
+
 def test_the_committed_student_notebooks_are_nbgraders_release(graded):
     course, _ = graded
     for exercise in SOURCES:
