@@ -19,7 +19,7 @@
 #    digit for K steps before it answers: the RNN against the LSTM, and the LSTM with its
 #    forget gate started open.
 #
-# The notebook trains twelve small models and runs in about three minutes on a 2-core CPU.
+# The notebook trains twelve small models and runs in two to three minutes on a 2-core CPU.
 # To fit in that time it uses smaller settings than a full study would; the first code
 # cell says which, and how to run the full experiment.
 
@@ -572,4 +572,6 @@ print("at initialisation the open forget gate passes over 1000 times more gradie
 # * C. Tallec and Y. Ollivier, "Can Recurrent Neural Networks Warp Time?", *International
 #   Conference on Learning Representations (ICLR)*, 2018.
 #
-# **Next:** the exercises.
+# **Next:** exercise 9, *The forget gate* (`notebooks/exercises/student/ex9_forget_gate.ipynb`),
+# has you set the forget gate's bias with your own code, and compute how much memory a gate
+# keeps over K blank steps.
