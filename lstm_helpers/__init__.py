@@ -12,9 +12,17 @@ from .data import (
 from .devices import describe_device, fits_on_device, pick_device
 from .download import ChecksumError, DataRoot, MNISTDataError, ensure_mnist, resolve_root
 from .experiments import LSTM_RECIPES, RNN_RECIPES, Recipe, run_recipe
+from .memory import DelayedBatches, add_blank_rows
+from .memory_plots import (
+    plot_accuracy_vs_delay,
+    plot_gradient_norms,
+    plot_lstm_states,
+    plot_row_blanking,
+)
 from .models import LSTMModel, RNNModel
 from .parameters import count_parameters, describe_parameters, parameter_shapes
 from .plots import plot_accuracy_curves, plot_digit_as_sequence, plot_history
+from .probes import input_gradient_norms, row_blanking_accuracy
 from .training import (
     Evaluation,
     History,
@@ -40,6 +48,9 @@ __all__ = [
     "CheckpointError", "checkpoint_callback", "load_checkpoint", "save_checkpoint",
     # plots
     "plot_accuracy_curves", "plot_digit_as_sequence", "plot_history",
+    # the memory lesson (notebook 07): delayed data, probes and their plots
+    "DelayedBatches", "add_blank_rows", "input_gradient_norms", "row_blanking_accuracy",
+    "plot_lstm_states", "plot_row_blanking", "plot_gradient_norms", "plot_accuracy_vs_delay",
 ]
 
 # Notebook integration: progress bars that survive a save, and the course's own errors shown

@@ -24,6 +24,7 @@ import copy
 import importlib.util
 import io
 import json
+import math
 import shutil
 from pathlib import Path
 from unittest import mock
@@ -1058,3 +1059,113 @@ def test_the_training_loop_checks_refuse_a_broken_set_up():
         checks.check_train_step(_iteration(), [])
     with pytest.raises(TypeError, match="MNIST batches"):
         checks.check_test_loss(_evaluation(), [(torch.zeros(4, 3), torch.zeros(4))], [])
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 9: the forget gate. Each answer below is one slip; the check must name it.
+
+def _forget_bias_answer(slip: str = ""):
+    """A set_forget_bias, right or with one slip."""
+    def set_forget_bias(lstm, bias):
+        hidden = 64 if slip == "hidden size written in" else lstm.hidden_size
+        layers = 1 if slip in ("first layer only", "hidden size written in") else lstm.num_layers
+        block = slice(0, hidden) if slip == "input gate" else slice(hidden, 2 * hidden)
+        with torch.no_grad():
+            for layer in range(layers):
+                b_ih, b_hh = getattr(lstm, f"bias_ih_l{layer}"), getattr(lstm, f"bias_hh_l{layer}")
+                if slip == "added":
+                    b_ih[block] += bias
+                    continue
+                b_ih[block] = bias
+                if slip == "both set":
+                    b_hh[block] = bias
+                elif slip != "one vector":
+                    b_hh[block] = 0.0
+                if slip == "weights":
+                    getattr(lstm, f"weight_hh_l{layer}").zero_()
+        if slip == "replaced":
+            lstm.bias_hh_l0 = nn.Parameter(lstm.bias_hh_l0.detach().clone())
+        if slip == "detached":
+            lstm.bias_ih_l0.requires_grad_(False)
+        if slip == "no return":
+            return None
+        if slip == "a copy":
+            return copy.deepcopy(lstm)
+        return lstm
+    return set_forget_bias
+
+
+def _without_no_grad(lstm, bias):
+    lstm.bias_ih_l0[lstm.hidden_size:2 * lstm.hidden_size] = bias
+    return lstm
+
+
+@pytest.mark.parametrize("answer, status, phrase", [
+    (..., Status.NOT_DONE, "placeholder"),
+    (lambda lstm, bias: ..., Status.NOT_DONE, "placeholder"),
+    ("3.0", Status.WRONG, "should be a function"),
+    (_forget_bias_answer("input gate"), Status.WRONG, "input gate i changed"),
+    (_forget_bias_answer("one vector"), Status.WRONG, "set the other one to 0"),
+    (_forget_bias_answer("both set"), Status.WRONG, "the gate sees 6"),
+    (_forget_bias_answer("added"), Status.WRONG, "added to the one already there"),
+    (_forget_bias_answer("weights"), Status.WRONG, "The weights changed"),
+    (_forget_bias_answer("replaced"), Status.WRONG, "replaced by a new tensor"),
+    (_forget_bias_answer("detached"), Status.WRONG, "no longer requires gradients"),
+    (_forget_bias_answer("no return"), Status.WRONG, "return lstm"),
+    (_forget_bias_answer("a copy"), Status.WRONG, "not the LSTM it was given"),
+    (_without_no_grad, Status.WRONG, "torch.no_grad()"),
+    (_forget_bias_answer(), Status.PASSED, "sigmoid(3) = 0.953"),
+])
+def test_check_set_forget_bias_names_each_slip(answer, status, phrase):
+    _expect(checks.check_set_forget_bias(answer), status, phrase)
+
+
+@pytest.mark.parametrize("slip, phrase", [
+    ("first layer only", "Layer 1's forget gate was not changed"),
+    ("hidden size written in", "output gate o changed"),
+])
+def test_one_layer_or_a_written_in_width_fails_the_hidden_check_only(slip, phrase):
+    answer = _forget_bias_answer(slip)
+    _expect(checks.check_set_forget_bias(answer), Status.PASSED)
+    _expect(checks.ex9_forget_gate.hidden_check_set_forget_bias(answer), Status.WRONG, phrase)
+    _expect(checks.ex9_forget_gate.hidden_check_set_forget_bias(_forget_bias_answer()),
+            Status.PASSED)
+
+
+def _sigmoid(bias: float) -> float:
+    return 1 / (1 + math.exp(-bias))
+
+
+@pytest.mark.parametrize("answer, status, phrase", [
+    (..., Status.NOT_DONE, "placeholder"),
+    (lambda bias, steps: None, Status.NOT_DONE, "placeholder"),
+    (lambda bias, steps: "0.5", Status.WRONG, "return one number"),
+    (lambda bias, steps: torch.full((2,), 0.5), Status.WRONG, "return one number"),
+    (lambda bias, steps: bias ** steps, Status.WRONG, "the gate is sigmoid(bias)"),
+    (lambda bias, steps: _sigmoid(bias) * steps, Status.WRONG, "the factors multiply"),
+    (lambda bias, steps: _sigmoid(bias) ** (steps + 1), Status.WRONG, "one step too many"),
+    (lambda bias, steps: 1 - _sigmoid(bias) ** steps, Status.WRONG, "the part forgotten"),
+    (lambda bias, steps: (1 - _sigmoid(bias)) ** steps, Status.WRONG, "lets go"),
+    (lambda bias, steps: math.log(-1), Status.WRONG, "ValueError"),
+    (lambda bias, steps: _sigmoid(bias) ** steps, Status.PASSED, "1.4e-17"),
+    (lambda bias, steps: torch.sigmoid(torch.tensor(bias)) ** steps, Status.PASSED, ""),
+])
+def test_check_kept_fraction(answer, status, phrase):
+    _expect(checks.check_kept_fraction(answer), status, phrase)
+
+
+def test_a_table_of_the_visible_answers_fails_the_hidden_check():
+    table = {case: _sigmoid(case[0]) ** case[1]
+             for case in checks.ex9_forget_gate.VISIBLE_CASES}
+    answer = lambda bias, steps: table.get((bias, steps), 0.0)  # noqa: E731
+    _expect(checks.check_kept_fraction(answer), Status.PASSED)
+    _expect(checks.ex9_forget_gate.hidden_check_kept_fraction(answer), Status.WRONG,
+            "kept_fraction(2.5, 10) returned 0")
+
+
+def test_the_forget_gate_checks_leave_the_random_state_alone():
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    checks.check_set_forget_bias(_forget_bias_answer())
+    checks.ex9_forget_gate.hidden_check_set_forget_bias(_forget_bias_answer())
+    assert torch.equal(torch.get_rng_state(), state)

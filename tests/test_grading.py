@@ -12,7 +12,8 @@ subprocesses from the repository root (so nbgrader reads the course's nbgrader_c
   the three loopholes the plain checks once let through (a model built inside exercise 1's
   formula; ``squeeze()`` without a dimension in exercise 3; counts of one test set written
   into exercise 5's loop), answers that pass the visible check but not the hidden tests
-  (exercises 4 and 6), and a training step that never clears its gradients (exercise 8);
+  (exercises 4 and 6), a training step that never clears its gradients (exercise 8), and a
+  forget-gate bias set in one of the two bias vectors that add (exercise 9);
 * ``cheat``: the committed student notebook, its check cells edited to print the success
   message and an answer cell that removes nbgrader's environment variable: zero.
 
@@ -96,13 +97,20 @@ WRONG_ANSWERS = {  # exercise -> {answer cell's grade id: the cell a student han
         "    loss.backward()\n"
         "    optimizer.step()\n"
         "    return loss.item()")},
+    "ex9_forget_gate": {"answer-set_forget_bias": (  # part (a) wrong, part (b) right
+        "def set_forget_bias(lstm, bias):\n"
+        "    hidden_dim = lstm.hidden_size\n"
+        "    with torch.no_grad():\n"
+        "        for layer in range(lstm.num_layers):\n"
+        "            getattr(lstm, f'bias_ih_l{layer}')[hidden_dim:2 * hidden_dim] = bias\n"
+        "    return lstm")},
 }
 MAX_SCORE = {"ex1_parameter_count": 1, "ex2_last_time_step": 2, "ex3_input_shapes": 2,
              "ex4_one_device": 1, "ex5_evaluation_loop": 1, "ex6_bidirectional": 1,
-             "ex7_slow_start": 1, "ex8_training_loop": 2}
+             "ex7_slow_start": 1, "ex8_training_loop": 2, "ex9_forget_gate": 2}
 EXPECTED = {"solution": MAX_SCORE,
             "wrong": {**dict.fromkeys(MAX_SCORE, 0), "ex2_last_time_step": 1,
-                      "ex8_training_loop": 1},
+                      "ex8_training_loop": 1, "ex9_forget_gate": 1},
             "cheat": dict.fromkeys(MAX_SCORE, 0)}
 COLLECTED_FROM_A_FOLDER = "ex1_parameter_count"  # handed in as files: nbgrader zip_collect
 
@@ -258,6 +266,18 @@ def test_a_graded_slip_is_named_and_the_other_part_still_scores(graded):
     assert "Not yet: Exercise 8 (one training iteration)" in outputs
     assert "zero_grad forgotten: the gradients accumulate" in outputs
     assert "Correct: Exercise 8 (evaluation between iterations)" in outputs
+
+
+@pytest.mark.skipif("ex9_forget_gate" not in SOURCES, reason="exercise 9 not graded")
+def test_a_bias_set_in_one_of_the_two_vectors_is_named_in_the_feedback(graded):
+    course, _ = graded
+    autograded = nbformat.read(course.root / "autograded" / "wrong" / "ex9_forget_gate"
+                               / "ex9_forget_gate.ipynb", as_version=4)
+    outputs = "".join(str(output) for cell in autograded.cells
+                      for output in cell.get("outputs", []))
+    assert "Not yet: Exercise 9 (setting the forget gate's bias)" in outputs
+    assert "PyTorch adds b_if and b_hf: set the other one to 0" in outputs
+    assert "Correct: Exercise 9 (the memory a forget gate keeps)" in outputs
 
 
 def test_the_committed_student_notebooks_are_nbgraders_release(graded):

@@ -66,6 +66,7 @@ EXPECTED_HEADINGS = {
     GPU: ["GPU", "Step 3", "Step 4", "Step 7"],
     "notebooks/05_rnn_vs_lstm.ipynb": ["Comparison with RNN"],
     "notebooks/06_deep_learning_notes.ipynb": ["Deep Learning Notes"],
+    "notebooks/07_lstm_memory.ipynb": ["Why an LSTM", "The cell opened up", "Memory measured"],
     "summary.md": ["Summary"],
     "citation.md": ["Citation"],
 }
