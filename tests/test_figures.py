@@ -243,7 +243,7 @@ def test_run_course_stores_figures_with_mplbackend_agg(hostile_env, tmp_path):
     """`MPLBACKEND=Agg python scripts/run_course.py NOTEBOOK` still stores every figure."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    shutil.copy(ROOT / "jupytext.toml", tmp_path / "jupytext.toml")
+    shutil.copy(ROOT / "notebooks" / "jupytext.toml", folder / "jupytext.toml")
     source = folder / "figures.py"
     source.write_text("".join(f"# %%\n{cell}\n\n" for cell in CELLS))
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_course.py"),
