@@ -245,24 +245,25 @@ def test_the_feedback_gives_the_checks_message(graded):
     assert "The formula also holds on 5 further sizes." in solution.read_text(encoding="utf-8")
 
 
+def _wrong_answer_feedback(graded, exercise: str) -> str:
+    """Every output of the autograded typical wrong answer to ``exercise``, as one text."""
+    course, _ = graded
+    autograded = nbformat.read(course.root / "autograded" / "wrong" / exercise
+                               / f"{exercise}.ipynb", as_version=4)
+    return "".join(str(output) for cell in autograded.cells
+                   for output in cell.get("outputs", []))
+
+
 @pytest.mark.skipif("ex6_bidirectional" not in SOURCES, reason="exercise 6 not graded")
 def test_hidden_tests_run_in_grading_only(graded):
-    course, _ = graded
-    autograded = nbformat.read(course.root / "autograded" / "wrong" / "ex6_bidirectional"
-                               / "ex6_bidirectional.ipynb", as_version=4)
-    outputs = "".join(str(output) for cell in autograded.cells
-                      for output in cell.get("outputs", []))
+    outputs = _wrong_answer_feedback(graded, "ex6_bidirectional")
     assert "Correct: Exercise 6 (bidirectional LSTM)" in outputs  # the visible check passed
     assert "Not yet: Exercise 6 (bidirectional LSTM), other sizes" in outputs
 
 
 @pytest.mark.skipif("ex8_training_loop" not in SOURCES, reason="exercise 8 not graded")
 def test_a_graded_slip_is_named_and_the_other_part_still_scores(graded):
-    course, _ = graded
-    autograded = nbformat.read(course.root / "autograded" / "wrong" / "ex8_training_loop"
-                               / "ex8_training_loop.ipynb", as_version=4)
-    outputs = "".join(str(output) for cell in autograded.cells
-                      for output in cell.get("outputs", []))
+    outputs = _wrong_answer_feedback(graded, "ex8_training_loop")
     assert "Not yet: Exercise 8 (one training iteration)" in outputs
     assert "zero_grad forgotten: the gradients accumulate" in outputs
     assert "Correct: Exercise 8 (evaluation between iterations)" in outputs
@@ -270,11 +271,7 @@ def test_a_graded_slip_is_named_and_the_other_part_still_scores(graded):
 
 @pytest.mark.skipif("ex9_forget_gate" not in SOURCES, reason="exercise 9 not graded")
 def test_a_bias_set_in_one_of_the_two_vectors_is_named_in_the_feedback(graded):
-    course, _ = graded
-    autograded = nbformat.read(course.root / "autograded" / "wrong" / "ex9_forget_gate"
-                               / "ex9_forget_gate.ipynb", as_version=4)
-    outputs = "".join(str(output) for cell in autograded.cells
-                      for output in cell.get("outputs", []))
+    outputs = _wrong_answer_feedback(graded, "ex9_forget_gate")
     assert "Not yet: Exercise 9 (setting the forget gate's bias)" in outputs
     assert "PyTorch adds b_if and b_hf: set the other one to 0" in outputs
     assert "Correct: Exercise 9 (the memory a forget gate keeps)" in outputs
