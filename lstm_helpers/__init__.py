@@ -1,4 +1,30 @@
-"""Helpers for the course "LSTM networks with PyTorch": data, models, training, plots."""
+"""Helpers for the course "LSTM networks with PyTorch": data, models, training, plots.
+
+``__version__`` below is the course's one version number: ``pyproject.toml`` reads it, and
+``tests/test_version.py`` checks every other mention (``CITATION.cff``, the notebooks' set-up
+cells, the release steps in the docs) against it.
+
+Layers, lowest first. A module imports only from modules on the lines above its own, in
+functions too (``tests/test_layers.py`` holds the package to it), so no import goes in a
+circle; a new module takes the line just above its lowest importer::
+
+    1  validation progress notebook parameters devices download
+    2  data models
+    3  training
+    4  plots memory probes checkpoints distributed
+    5  memory_plots experiments
+    6  cli
+    7  checks.feedback
+    8  checks.training_watch
+    9  checks.ex*
+    10 checks
+    11 __main__ distributed.__main__
+
+``checks.ex*`` are the exercise modules; one may import an exercise of a lower number. The
+package itself (this file) imports from any of them.
+"""
+
+__version__ = "0.2.0"
 
 from .checkpoints import CheckpointError, checkpoint_callback, load_checkpoint, save_checkpoint
 from .data import (

@@ -33,7 +33,8 @@ the rendezvous options without ``--local-addr``) publish the machine's host name
 and where that name does not resolve (many containers and laptops) the workers wait
 forever before the course's code starts (measured with torch 2.14.1).
 ``python -m lstm_helpers.distributed`` is an alias of ``python -m lstm_helpers train``,
-kept so older commands work.
+kept so older commands work (its ``__main__`` module, the one place that imports the command
+line from here: the package's layers, in :mod:`lstm_helpers`, keep DDP below the CLI).
 
 Each epoch, every rank draws the same permutation of the training set from a shared seed
 (``seed + epoch``) and takes its own slice of it (``torch.utils.data.DistributedSampler``),
@@ -54,7 +55,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import BatchSampler, DistributedSampler, TensorDataset
 
-from .data import check_batch_size
+from ..data import check_batch_size
 
 #: The variables torchrun sets for every process it starts.
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -209,15 +210,3 @@ def teardown() -> None:
     if is_distributed():
         dist.destroy_process_group()
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lstm_helpers.distributed``: an alias of ``python -m lstm_helpers train``."""
-    import sys
-
-    from .cli import main as cli_main
-
-    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
