@@ -35,13 +35,21 @@ install: $(VENV)/.installed  ## create .venv and install the pinned requirements
 lab: $(VENV)/.installed  ## open the course in JupyterLab on notebooks/ (pairs, data, imports set up)
 	$(BIN)/python scripts/lab.py $(LAB_ARGS)
 
+# Says what it does at each step: the first install fetches and unpacks about 6 GB (PyTorch
+# with its CUDA libraries, JupyterLab, MkDocs), several minutes on a laptop. pip lists each
+# package as it gets it; the later runs only check them.
 $(VENV)/.installed: requirements.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python scripts/lab.py --install-settings
-	touch $@
+	@echo ">>> make install: the course's Python environment in $(VENV)/ (the first time about 6 GB, several minutes)"
+	@test -x $(BIN)/python || { echo ">>> creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo ">>> updating pip"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo ">>> installing the pinned packages of requirements.txt (PyTorch, JupyterLab, MkDocs, ...)"
+	@$(BIN)/python -m pip install -r requirements.txt
+	@echo ">>> installing lstm_helpers from this checkout (editable) and the JupyterLab settings"
+	@$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(BIN)/python scripts/lab.py --install-settings
+	@touch $@
+	@echo ">>> make install: done; .venv/bin/python is ready"
 
 site: $(VENV)/.installed  ## build the static site into site/ (renders stored outputs, trains nothing)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict

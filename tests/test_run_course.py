@@ -201,3 +201,18 @@ def test_run_course_without_a_terminal_shows_the_training_bar_during_the_cell(tm
     assert lines[-1].startswith("all 1 notebooks: ")
     recorded = json.loads(times.read_text())[str(source)]
     assert len(recorded["cells"]) == 2 and recorded["cells"][1] > 4.0
+
+
+def test_make_install_says_what_it_does_before_each_step():
+    """The first install takes minutes: no step may run silently (it was pip --quiet)."""
+    dry = subprocess.run(["make", "-n", "-B", ".venv/.installed"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    commands = dry.stdout.splitlines()
+    assert commands[0].startswith('echo ">>> make install: ') and "6 GB" in commands[0]
+    for number, command in enumerate(commands):
+        if " -m pip install" in command:
+            assert commands[number - 1].startswith('echo ">>> '), command
+    requirements = [c for c in commands if c.endswith("pip install -r requirements.txt")]
+    assert len(requirements) == 1  # pip's own output shows each package as it comes
+    assert 'echo ">>> creating .venv' in commands[1]
