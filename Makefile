@@ -11,7 +11,7 @@ STUDENT_FLAGS := $(if $(FORCE),--force)
 WITH_VENV := PATH="$(CURDIR)/$(BIN):$$PATH"
 
 .PHONY: help course test check lint install lab site serve bench student clean \
-	assignments grades classroom-proxy hub
+	assignments grades classroom-proxy hub site-mermaid
 
 help:  ## list the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,10 +51,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@touch $@
 	@echo ">>> make install: done; .venv/bin/python is ready"
 
-site: $(VENV)/.installed  ## build the static site into site/ (renders stored outputs, trains nothing)
+site: $(VENV)/.installed site-mermaid  ## build the static site into site/ (renders stored outputs, trains nothing)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
 
-serve: $(VENV)/.installed  ## serve the site on http://127.0.0.1:8000, rebuilt on every change
+serve: $(VENV)/.installed site-mermaid  ## serve the site on http://127.0.0.1:8000, rebuilt on every change
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8000
 
 bench: $(VENV)/.installed  ## speed: tutorial vs course vs floor, Models A-C (~8 min, idle machine)
@@ -69,6 +69,14 @@ assignments: $(VENV)/.installed  ## nbgrader: source/ from the exercises + gener
 grades: $(VENV)/.installed  ## nbgrader: export every grade to build/grading/grades.csv
 	$(WITH_VENV) $(BIN)/nbgrader export --to $(or $(LSTM_GRADING_ROOT),build/grading)/grades.csv
 
+# The site draws its diagrams with its own copy of Mermaid (npm, pinned by the lock file).
+site-mermaid: site_hooks/node_modules/mermaid/dist/mermaid.min.js  ## Mermaid for the site's diagrams, from npm
+
+site_hooks/node_modules/mermaid/dist/mermaid.min.js: site_hooks/package.json site_hooks/package-lock.json
+	@echo ">>> installing Mermaid for the site's diagrams (npm ci --prefix site_hooks)"
+	npm ci --prefix site_hooks --no-audit --no-fund --loglevel=error
+	touch $@
+
 classroom-proxy: classroom/node_modules/.bin/configurable-http-proxy  ## JupyterHub's proxy, from npm
 
 classroom/node_modules/.bin/configurable-http-proxy: classroom/package.json classroom/package-lock.json
@@ -79,4 +87,4 @@ hub: $(VENV)/.installed classroom-proxy  ## JupyterHub for a class on this machi
 	$(BIN)/jupyterhub -f classroom/jupyterhub_config.py
 
 clean:  ## remove built and generated files (the site, test artifacts, caches, npm packages)
-	rm -rf site build test-artifacts .pytest_cache classroom/node_modules
+	rm -rf site build test-artifacts .pytest_cache classroom/node_modules site_hooks/node_modules

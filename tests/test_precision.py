@@ -163,4 +163,6 @@ def test_under_torchrun_every_rank_decides_the_same(tmp_path):
     assert len(errors) == 1, done.stderr  # said once, by rank 0
     assert "failed (it failed on the process of rank 1): run in float32, without --bf16" \
         in errors[0]
-    assert "Traceback" not in done.stderr
+    # torchrun reports the failed workers with a traceback of its own; none from the course.
+    assert not [line for line in done.stderr.splitlines()
+                if line.strip().startswith("File ") and "lstm_helpers" in line]
