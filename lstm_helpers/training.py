@@ -224,7 +224,7 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
     positive_int("n_iters", n_iters)
     positive_int("eval_every", eval_every)
     device = _model_device(model)
-    autocast_context(device, autocast_dtype)  # refuse a bad dtype before any work
+    # A bad dtype, or one this device cannot train in, is refused before any work.
     require_autocast(model, autocast_dtype, seq_dim, input_dim, all_processes=_is_ddp(model))
     history = History()
     pending: list[torch.Tensor] = []  # the losses since the last check, still as tensors

@@ -10,8 +10,9 @@ configuration (``mkdocs.yml``, ``site_hooks/``), only the pages and notebooks di
   unpkg.com);
 * one with each kind of content that pulls from another host by itself (a remote image in
   Markdown and in a notebook, an iframe, a plotly output's CDN script, a vega loader in an
-  inline script, a stylesheet importing a web font) and a diagram without a text
-  alternative: the build fails, naming every page and what it would load.
+  inline script, a stylesheet importing a web font) and diagrams without a text
+  alternative (in Markdown, in a cell's ``text/vnd.mermaid`` output): the build fails,
+  naming every page and what it would load or lack.
 
 The fast tests check the pieces (:mod:`site_hooks.offline`, :mod:`site_hooks.mermaid`) on
 HTML snippets. The builds need Mermaid from npm (``make site`` installs it).
@@ -47,7 +48,7 @@ The loop of Step 7, drawn by Mermaid:
 ```mermaid
 flowchart LR
   accTitle: One training iteration
-  accDescr: The images are shaped into sequences, the gradients cleared, the logits and the loss computed, the loss backpropagated and the parameters updated.
+  accDescr: The images are shaped into sequences, the gradients cleared, the loss computed.
   shape[Shape the images] --> clear[Clear gradients] --> forward[Logits] --> loss[Loss]
   loss --> backward[Backward] --> update[Update] --> shape
 ```
@@ -60,7 +61,8 @@ flowchart TD
   accTitle: Model A
   accDescr { 28 rows of 28 pixels go through one LSTM layer of 100 units;
   the last hidden state goes through a linear layer to 10 logits. }
-  rows[28 rows of 28 pixels] --> lstm[LSTM, 100 units] --> fc[Linear 100 to 10] --> logits[10 logits]
+  rows[28 rows of 28 pixels] --> lstm[LSTM, 100 units] --> fc[Linear 100 to 10]
+  fc --> logits[10 logits]
 ```
 """
 
@@ -98,6 +100,8 @@ def cdn_notebook() -> nbformat.NotebookNode:
                          '"https://cdn.jsdelivr.net/npm/vega@5?noext"}});</script>',
             "text/plain": "alt.Chart(...)"})]),
         nbformat.v4.new_markdown_cell("```mermaid\nflowchart LR\n  a --> b\n```"),
+        _code_cell("display(diagram)", [html("display_data", data={
+            "text/vnd.mermaid": "sequenceDiagram\n  kernel->>page: output", "text/plain": "D"})]),
     ]
     return notebook
 
@@ -242,6 +246,8 @@ def test_content_from_other_hosts_is_refused_naming_each_page(tmp_path):
     assert "  docs/stylesheets/fonts.css: https://fonts.googleapis.com/css2" in log
     assert "notebooks/01_cdn.ipynb: the diagram starting 'flowchart LR a --> b' has no text " \
            "alternative" in log
+    assert "notebooks/01_cdn.ipynb: the diagram starting 'sequenceDiagram kernel->>page: " \
+           "output' has no text alternative" in log  # a cell's text/vnd.mermaid output
     assert "notebooks/02_bad_diagram.ipynb: the diagram starting" in log
 
 
@@ -335,10 +341,10 @@ def test_both_diagrams_are_drawn_from_the_site_alone(browser, diagram_site, page
         assert any(u.endswith("/assets/mermaid/mermaid.min.js") for u in found["requests"])
         assert found["errors"] == [], f"{scheme}: {found['errors']}"
         assert found["raw"] == 0, f"{scheme}: the diagram's source is shown as text"
-        assert found["box"]["width"] > 150 and found["box"]["height"] > 60, found["box"]
+        # Drawn at a readable size: the wide flowchart across the column, the tall one tall.
+        assert found["box"]["width"] > 600 or found["box"]["height"] > 300, found["box"]
         assert found["label"].startswith(("One training iteration. The images are shaped",
                                           "Model A. 28 rows of 28 pixels go through"))
     # The diagram follows the palette: dark on the dark page, light on the light one.
-    print({scheme: round(found["luminance"], 3) for scheme, found in seen.items()})
     assert seen["light"]["luminance"] > 0.6 and seen["dark"]["luminance"] < 0.4, \
         (seen["light"]["luminance"], seen["dark"]["luminance"])
