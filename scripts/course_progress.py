@@ -246,8 +246,6 @@ class CourseProgress:
         self._thread = threading.Thread(target=self._loop, name="course-progress",
                                         daemon=True)
         self._thread.start()
-        if self.interactive:
-            self.show()
         return self
 
     def __exit__(self, *exc) -> None:

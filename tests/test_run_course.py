@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -205,8 +206,9 @@ def test_run_course_without_a_terminal_shows_the_training_bar_during_the_cell(tm
 
 def test_make_install_says_what_it_does_before_each_step():
     """The first install takes minutes: no step may run silently (it was pip --quiet)."""
-    dry = subprocess.run(["make", "-n", "-B", ".venv/.installed"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "-B", ".venv/.installed"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert dry.returncode == 0, dry.stderr
     commands = dry.stdout.splitlines()
     assert commands[0].startswith('echo ">>> make install: ') and "6 GB" in commands[0]
