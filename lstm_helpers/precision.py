@@ -4,13 +4,16 @@
 forward passes under ``torch.autocast`` (:func:`autocast_context`). Whether a machine can
 do that is decided by doing it: :func:`autocast_problem` runs one forward and one backward
 pass of a copy of the model, on one small batch, in that dtype. CPU flags cannot decide it:
-PyTorch reports bfloat16 support on any x86-64 CPU, but oneDNN has a bfloat16 LSTM kernel
-only with AVX-512 (``avx512_bf16``, AMX), so on a laptop with AVX2 alone the first forward
-pass dies with "could not create a primitive descriptor for the LSTM forward propagation
-primitive" (the same here under ``ONEDNN_MAX_CPU_ISA=AVX2``), while a plain RNN trains.
-Tried by the course: x86-64 CPUs with and without AVX-512 bf16 (Linux). Not tried: ARM CPUs
-(Apple silicon, Graviton), Apple's MPS, and GPUs older than NVIDIA Ampere; the probe decides
-there too, whatever the answer.
+oneDNN, which runs the LSTM layer on the CPU, has bfloat16 LSTM kernels only with AVX-512
+(``avx512_bf16``, AMX), so on a laptop with AVX2 alone the first forward pass dies with
+"could not create a primitive descriptor for the LSTM forward propagation primitive", while
+a plain RNN trains; and the course's machine run with ``ONEDNN_MAX_CPU_ISA=AVX2`` fails in
+the same way although its flags still list ``avx512_bf16``.
+
+Tried: an x86-64 CPU with AVX-512 bf16, and the same limited to AVX2 by
+``ONEDNN_MAX_CPU_ISA`` (Linux). Not tried: ARM CPUs (Apple silicon, Graviton), Apple's MPS,
+and GPUs (none was available; NVIDIA's before Ampere have no native bfloat16). The probe
+decides there too, whatever the answer.
 
 :func:`require_autocast` turns a failed probe into :class:`UnsupportedPrecisionError`, the
 course's one error for it; under DistributedDataParallel every process learns the verdict of
@@ -112,8 +115,8 @@ def autocast_problem(model: nn.Module, autocast_dtype: torch.dtype, seq_dim: int
     cost nothing.
 
     Returns:
-        None, or the first line of the library's error (e.g. oneDNN's "could not create a
-        primitive descriptor for the LSTM forward propagation primitive").
+        None, or the first sentence of the library's error (e.g. oneDNN's "could not create
+        a primitive descriptor for the LSTM forward propagation primitive").
 
     Raises:
         ValueError: ``autocast_dtype`` is not supported (see :func:`autocast_context`).
