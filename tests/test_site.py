@@ -194,15 +194,8 @@ def artifact_name(src: str, size: str) -> str:
 # --- the build ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> dict:
+def site(tmp_path_factory, site_mermaid) -> dict:
     """The site built by ``mkdocs build --strict`` into a temporary folder."""
-    from site_hooks import mermaid
-
-    if not mermaid.installed():  # the site's diagrams need it; CI installs it (.ci/run)
-        problem = f"Mermaid is not installed: run {mermaid.INSTALL}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(problem)
-        pytest.skip(problem)
     out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     start = time.perf_counter()

@@ -142,15 +142,6 @@ def build_fixture_site(folder: Path, pages_md: dict[str, str],
         capture_output=True, text=True, timeout=600)
 
 
-def require_mermaid() -> None:
-    """Skip without Mermaid from npm (``make site-mermaid``), except in CI, where it fails."""
-    if not mermaid.installed():
-        problem = f"Mermaid is not installed: run {mermaid.INSTALL}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(problem)
-        pytest.skip(problem)
-
-
 # --- the pieces ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("html, expected", [
@@ -228,8 +219,7 @@ def test_a_notebook_keeps_a_remote_script_in_place_for_the_check():
 # --- fixture sites ---------------------------------------------------------------------------
 
 @pytest.mark.slow  # builds a site
-def test_content_from_other_hosts_is_refused_naming_each_page(tmp_path):
-    require_mermaid()
+def test_content_from_other_hosts_is_refused_naming_each_page(tmp_path, site_mermaid):
     bad_diagram = nbformat.v4.new_notebook()
     bad_diagram.cells = [nbformat.v4.new_markdown_cell("# No text alternative\n\n```mermaid\n"
                                                        "flowchart LR\n  a --> b\n```")]
@@ -256,8 +246,7 @@ def test_content_from_other_hosts_is_refused_naming_each_page(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def diagram_site(tmp_path_factory) -> Path:
-    require_mermaid()
+def diagram_site(tmp_path_factory, site_mermaid) -> Path:
     folder = tmp_path_factory.mktemp("diagrams")
     done = build_fixture_site(folder, {"index.md": "# Home\n", "diagram.md": DOCS_DIAGRAM},
                               {"01_diagram.ipynb": diagram_notebook()})
