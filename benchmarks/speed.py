@@ -12,6 +12,9 @@ learning rate 0.1, batches of 100) and the same number of iterations:
 (c) ``floor``: ``zero_grad``, forward, loss, backward and the SGD step alone, on one fixed
     batch: no data handling, no evaluation. What the hardware allows for this model.
 (b16) ``course_bf16`` (unless ``--no-bf16``): (b) under ``torch.autocast`` with bfloat16.
+    Where one bfloat16 step of the models fails on this machine (a CPU without bfloat16
+    LSTM kernels: see :mod:`lstm_helpers.precision`), the bf16 stages are skipped, the
+    reason printed and stored as ``settings.bf16_skipped``.
 
 Each stage times its training loop with its evaluations (data set construction is timed
 apart, as ``setup_s``), and records its own peak resident memory. The stages run
@@ -213,14 +216,23 @@ class Bench:
             return setup_s, time.perf_counter() - start, None
         return self.measure("floor", n_iters, run)
 
-    def warm_up(self) -> None:
+    def bf16_problem(self, letters: str) -> str | None:
+        """Why bfloat16 cannot train these models here (a one-batch probe), or None."""
+        for letter in sorted(set(letters)):
+            model = lh.LSTMModel(INPUT_DIM, HIDDEN_DIM, MODELS[letter], OUTPUT_DIM)
+            problem = lh.precision.autocast_problem(model.to(self.device), torch.bfloat16)
+            if problem:
+                return f"Model {letter} failed one bfloat16 step on {self.device}: {problem}"
+        return None
+
+    def warm_up(self, bf16: bool) -> None:
         """A few steps of each model size, so no stage pays for library start-up alone."""
         for layer_dim in MODELS.values():
             model = lh.LSTMModel(INPUT_DIM, HIDDEN_DIM, layer_dim, OUTPUT_DIM).to(self.device)
             images = torch.rand(BATCH_SIZE, 28, 28, device=self.device)
-            for dtype in (None, torch.bfloat16):
+            for dtype in (None, torch.bfloat16) if bf16 else (None,):
                 for _ in range(3):
-                    with lh.training.autocast_context(self.device, dtype):
+                    with lh.precision.autocast_context(self.device, dtype):
                         loss = model(images).sum()
                     loss.backward()
 
@@ -303,8 +315,12 @@ def run_benchmark(models: str = "ABC", n_iters: int = DEFAULT_ITERS, root=None,
         f"bf16 CPU flags: {', '.join(host['bf16_cpu_flags']) or 'none'}")
     log(f"{n_iters} iterations per stage, evaluation every {EVAL_EVERY}, best of {repeats}; "
         f"peak RSS per {bench.memory.scope}")
+    bf16_skipped = bench.bf16_problem(models + accuracy_models) if bf16 else None
+    if bf16_skipped:
+        log(f"bf16 stages skipped: {bf16_skipped}")
+        bf16 = False
     started = time.perf_counter()
-    bench.warm_up()
+    bench.warm_up(bf16)
     gc.collect()
     bench.memory.reset()
     baseline = bench.memory.peak_mib()
@@ -314,7 +330,7 @@ def run_benchmark(models: str = "ABC", n_iters: int = DEFAULT_ITERS, root=None,
         "iterations": n_iters, "eval_every": EVAL_EVERY, "batch_size": BATCH_SIZE,
         "learning_rate": LEARNING_RATE, "hidden_dim": HIDDEN_DIM, "seed": 0,
         "repeats": repeats, "retries": retries, "peak_rss_scope": bench.memory.scope,
-        "baseline_rss_mib": round(baseline, 1)},
+        "baseline_rss_mib": round(baseline, 1), "bf16_skipped": bf16_skipped},
         "models": {letter: bench.model(letter, n_iters, bf16, repeats) for letter in models}}
     if bf16 and accuracy_iters:
         results["bf16_accuracy"] = {letter: bench.accuracy(letter, accuracy_iters)

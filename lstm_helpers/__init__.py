@@ -8,7 +8,7 @@ Layers, lowest first. A module imports only from modules on the lines above its 
 functions too (``tests/test_layers.py`` holds the package to it), so no import goes in a
 circle; a new module takes the line just above its lowest importer::
 
-    1  validation progress notebook parameters devices download
+    1  validation progress notebook parameters devices download precision
     2  data models
     3  training
     4  plots memory probes checkpoints distributed
@@ -48,6 +48,7 @@ from .memory_plots import (
 from .models import LSTMModel, RNNModel
 from .parameters import count_parameters, describe_parameters, parameter_shapes
 from .plots import plot_accuracy_curves, plot_digit_as_sequence, plot_history
+from .precision import UnsupportedPrecisionError
 from .probes import input_gradient_norms, row_blanking_accuracy
 from .training import (
     Evaluation,
@@ -69,7 +70,7 @@ __all__ = [
     # training, runs and devices
     "Evaluation", "History", "TrainingDivergedError", "as_sequences", "evaluate", "set_seed",
     "train", "Recipe", "run_recipe", "LSTM_RECIPES", "RNN_RECIPES", "pick_device",
-    "describe_device", "fits_on_device",
+    "describe_device", "fits_on_device", "UnsupportedPrecisionError",
     # checkpoints
     "CheckpointError", "checkpoint_callback", "load_checkpoint", "save_checkpoint",
     # plots

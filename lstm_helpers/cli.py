@@ -33,6 +33,7 @@ from .data import TensorBatches, mnist_tensors
 from .devices import describe_device, fits_on_device, pick_device
 from .download import DataRoot, MNISTDataError
 from .experiments import LSTM_RECIPES, OPTIMIZERS, RNN_RECIPES, Recipe, run_recipe
+from .precision import UnsupportedPrecisionError, require_autocast
 from .training import TrainingDivergedError
 from .validation import output_file_argument, positive_int, positive_int_argument
 
@@ -284,6 +285,21 @@ def _set_up_device(args: argparse.Namespace) -> torch.device:
         raise ValueError(f"argument --device: {error}") from None
 
 
+def _require_bf16(args: argparse.Namespace, device: torch.device,
+                  command: argparse.ArgumentParser) -> None:
+    """End with one line and exit status 2, before any data is read, when --bf16 cannot work
+    on this device (decided by a one-batch probe; under torchrun by all processes alike)."""
+    try:
+        require_autocast(recipe_for(args).build_model().to(device), torch.bfloat16,
+                         all_processes=distributed.is_distributed())
+    except UnsupportedPrecisionError as error:
+        first = distributed.rank() == 0
+        distributed.teardown()
+        if not first:  # rank 0 says it once
+            raise SystemExit(2) from None
+        command.error(f"argument --bf16: {error.summary}: run in float32, without --bf16")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m lstm_helpers``; returns the exit status."""
     parser = build_parser()
@@ -300,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         device = _set_up_device(args)
     except (ValueError, RuntimeError) as error:
         command.error(str(error))
+    if args.bf16:
+        _require_bf16(args, device, command)
     try:
         run_train(args, device)
     except MNISTDataError as error:  # ChecksumError included

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 import time
@@ -14,6 +13,7 @@ import torch
 from torch import nn
 
 from .data import IMAGE_SIZE
+from .precision import autocast_context, require_autocast
 from .progress import progress_bar
 from .validation import positive_int
 
@@ -135,31 +135,6 @@ def _model_device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-#: Lower-precision dtypes train() and evaluate() accept as ``autocast_dtype``.
-AUTOCAST_DTYPES = (torch.bfloat16,)
-
-
-def autocast_context(device: torch.device, autocast_dtype: torch.dtype | None):
-    """``torch.autocast(device.type, dtype=autocast_dtype)``, or a no-op when it is None.
-
-    Under autocast, matrix products (``nn.Linear``, and on the CPU the oneDNN LSTM layer)
-    run in ``autocast_dtype`` while the parameters, their gradients and the loss stay
-    float32: mixed precision. bfloat16 keeps float32's exponent range, so no loss scaling
-    is needed (float16 would need a ``torch.amp.GradScaler`` and is not offered). It pays
-    off on CPUs with bfloat16 instructions (``avx512_bf16`` or ``amx_bf16`` in the CPU
-    flags) and on recent GPUs. See https://pytorch.org/docs/stable/amp.html.
-
-    Raises:
-        ValueError: ``autocast_dtype`` is neither None nor ``torch.bfloat16``.
-    """
-    if autocast_dtype is None:
-        return contextlib.nullcontext()
-    if autocast_dtype not in AUTOCAST_DTYPES:
-        raise ValueError(f"autocast_dtype must be None (float32 throughout) or torch.bfloat16, "
-                         f"got {autocast_dtype!r}")
-    return torch.autocast(device.type, dtype=autocast_dtype)
-
-
 def evaluate(model: nn.Module, batches: Iterable, seq_dim: int = IMAGE_SIZE,
              input_dim: int = IMAGE_SIZE, autocast_dtype: torch.dtype | None = None) -> float:
     """Accuracy in percent (float) of ``model`` over ``batches`` of (images, labels).
@@ -170,14 +145,17 @@ def evaluate(model: nn.Module, batches: Iterable, seq_dim: int = IMAGE_SIZE,
     :func:`as_sequences` and moved to the model's device. Large batches (the
     course's test batches hold 1000 images) make it fast; the result does not depend on
     the batch size. ``autocast_dtype=torch.bfloat16`` computes the logits in mixed
-    precision (see :func:`autocast_context`).
+    precision (see :func:`autocast_context`), once a probe showed that it works here.
 
     Raises:
         ValueError: ``batches`` is empty, a batch is not one batch-first image per label
             (see :func:`as_sequences`), or ``autocast_dtype`` is not supported.
+        UnsupportedPrecisionError: ``autocast_dtype`` does not work for this model on its
+            device (see :func:`lstm_helpers.precision.autocast_problem`).
     """
     device = _model_device(model)
     autocast = autocast_context(device, autocast_dtype)
+    require_autocast(model, autocast_dtype, seq_dim, input_dim)
     was_training = model.training
     model.eval()
     correct = total = 0
@@ -217,7 +195,8 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
     ``autocast_dtype=torch.bfloat16`` runs the forward passes and the loss (training and
     evaluation) under ``torch.autocast``: mixed precision, off by default (None keeps
     float32 throughout; see :func:`autocast_context`). The backward pass runs outside the
-    autocast block, as the PyTorch AMP recipe prescribes.
+    autocast block, as the PyTorch AMP recipe prescribes. Before the first step, one pass on
+    a small batch checks that the model's device can do it (under DDP, every process's).
 
     A loss that becomes nan or infinite (a learning rate too high, typically) stops the
     training with :class:`TrainingDivergedError` within ``DIVERGENCE_CHECK_EVERY`` (50)
@@ -237,13 +216,16 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
         ValueError: n_iters or eval_every is not a positive integer, train_batches is
             empty, a batch is not one batch-first image per label (see
             :func:`as_sequences`), or autocast_dtype is not supported.
+        UnsupportedPrecisionError: autocast_dtype does not work for this model on its device
+            (a CPU without bfloat16 LSTM kernels, say): train in float32.
         TrainingDivergedError: the loss became nan or infinite; the message gives the
             iteration and the learning rate to lower.
     """
     positive_int("n_iters", n_iters)
     positive_int("eval_every", eval_every)
     device = _model_device(model)
-    autocast_context(device, autocast_dtype)  # refuse a bad dtype before any work
+    # A bad dtype, or one this device cannot train in, is refused before any work.
+    require_autocast(model, autocast_dtype, seq_dim, input_dim, all_processes=_is_ddp(model))
     history = History()
     pending: list[torch.Tensor] = []  # the losses since the last check, still as tensors
     model.train()

@@ -8,7 +8,9 @@ They add to the files MkDocs builds, with no file written into ``docs/``:
   them. Each page gets its original ``.ipynb`` beside it, to download;
 * the diagrams drawn by :mod:`site_hooks.diagrams`, as ``assets/diagrams/*.svg``;
 * MathJax from its installed package (:mod:`site_hooks.mathjax`), as ``assets/mathjax/``,
-  loaded only by the pages that hold a formula.
+  loaded only by the pages that hold a formula;
+* Mermaid from its npm package (:mod:`site_hooks.mermaid`), as ``assets/mermaid/``, loaded
+  only by the pages that hold a diagram (a ```mermaid block, in Markdown or in a notebook).
 
 They also make the rendered pages lighter and cleaner (:mod:`site_hooks.pages`): the CSS and
 scripts every notebook page carried inline are served once, as files; figures become image
@@ -19,6 +21,9 @@ and the Citation page's BibTeX come from ``CITATION.cff`` (:mod:`site_hooks.cita
 
 A notebook whose stored outputs hold an error, or a lesson notebook that was never run,
 stops the build with a message naming the notebook, the cell and the command that fixes it.
+So does, once every page is built, anything that would load from another host (a remote
+image, a notebook output that pulls its library from a CDN: :mod:`site_hooks.offline`) and
+a diagram without a text alternative, each named with its page.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # MkDocs loads this file by path, not as part of a package
     sys.path.insert(0, str(ROOT))
 
-from site_hooks import citation, diagrams, mathjax, notebooks, pages  # noqa: E402
+from site_hooks import citation, diagrams, mathjax, mermaid, notebooks, offline, pages  # noqa: E402
 
 DIAGRAM_DIR = "assets/diagrams"
 NOTEBOOK_ASSETS = {"css": "assets/stylesheets", "js": "assets/javascripts"}
@@ -80,7 +85,8 @@ def dark_notebook_css() -> str:
 
 
 def on_config(config):
-    """repo_url and site_url from CITATION.cff, unless mkdocs.yml sets them."""
+    """repo_url and site_url from CITATION.cff, unless mkdocs.yml sets them; ```mermaid
+    blocks in Markdown become diagrams (pymdownx.superfences' custom fence)."""
     try:
         repo_url, site_url = citation.site_urls(citation.load())
     except citation.CitationError as error:
@@ -90,6 +96,10 @@ def on_config(config):
         config["repo_name"] = repo_url.rstrip("/").split("github.com/")[-1]
     if not config.get("site_url"):
         config["site_url"] = site_url
+    fences = config.mdx_configs.setdefault("pymdownx.superfences", {}).setdefault(
+        "custom_fences", [])
+    if not any(fence.get("name") == "mermaid" for fence in fences):
+        fences.append(mermaid.superfences_fence())
     return config
 
 
@@ -99,7 +109,8 @@ def _add_pages_and_assets(files: Files, config) -> Files:
     _cleanup()
     staging = Path(tempfile.mkdtemp(prefix="lstm-course-site-"))
     _build["staging"] = staging
-    _build.update(assets={}, figures={}, math_pages=set(), notebook_pages={})
+    _build.update(assets={}, figures={}, math_pages=set(), notebook_pages={},
+                  diagram_pages=set(), remote={}, refused={})
     try:
         course = notebooks.find_notebooks(ROOT)
         devices = {}
@@ -123,7 +134,31 @@ def _add_pages_and_assets(files: Files, config) -> Files:
         files.append(File.generated(config, f"{DIAGRAM_DIR}/{name}", content=svg))
     for uri, path in site_mathjax.items():
         files.append(File.generated(config, uri, abs_src_path=str(path)))
+    if mermaid.installed():  # else a page with a diagram is refused, saying how to install
+        for uri, path in mermaid.site_files().items():
+            files.append(File.generated(config, uri, abs_src_path=str(path)))
+    _check_own_assets(files, config)
     return files
+
+
+def _check_own_assets(files: Files, config) -> None:
+    """The stylesheets and scripts of docs/ must not load from another host either."""
+    docs = Path(config.docs_dir)
+    for file in files:
+        if file.abs_src_path and Path(file.abs_src_path).is_relative_to(docs) and \
+                file.src_uri.endswith((".css", ".js")):
+            text = Path(file.abs_src_path).read_text(encoding="utf-8")
+            found = (offline.remote_urls_in_css(text) if file.src_uri.endswith(".css")
+                     else offline.remote_urls_in_script(text))
+            if found:
+                _build["remote"][f"{docs.name}/{file.src_uri}"] = found
+
+
+def _page_name(page, config) -> str:
+    """How messages name a page: ``notebooks/01_model_a.ipynb`` or ``docs/index.md``."""
+    if page.file.src_uri in _build.get("notebooks", {}):
+        return page.file.src_uri
+    return f"{Path(config.docs_dir).name}/{page.file.src_uri}"
 
 
 @event_priority(-100)  # after mkdocs-jupyter: these copies must stay plain downloads
@@ -179,6 +214,13 @@ def on_page_content(content: str, page, config, files: Files) -> str:
     notebook = _build.get("notebooks", {}).get(page.file.src_uri)
     if notebook is not None:
         cleaned = pages.clean_notebook_html(content, notebook.path.stem)
+        # Its scripts and styles leave the page for files: checked here, the rest below.
+        found = [f"<script> {url}" for js in cleaned.js
+                 for url in offline.remote_urls_in_script(js)]
+        found += [f"<style> {url}" for css in cleaned.css
+                  for url in offline.remote_urls_in_css(css)]
+        if found:
+            _build["remote"].setdefault(_page_name(page, config), []).extend(found)
         refs = {}
         for kind, texts in (("css", cleaned.css + [dark_notebook_css()]), ("js", cleaned.js)):
             if texts:
@@ -198,6 +240,14 @@ def on_page_content(content: str, page, config, files: Files) -> str:
         content = pages.clean_markdown_html(content)
     if pages.has_math(content):
         _build["math_pages"].add(page.file.src_uri)
+    content, drawn, problems = mermaid.prepare(content)
+    if drawn:
+        _build["diagram_pages"].add(page.file.src_uri)
+        if not mermaid.installed():
+            problems.append(f"it holds a diagram, but Mermaid is not installed: run "
+                            f"{mermaid.INSTALL}")
+    if problems:
+        _build["refused"].setdefault(_page_name(page, config), []).extend(problems)
     if "<img" not in content:
         page.meta["glightbox"] = False  # no lightbox script on a page without images
     return content
@@ -208,7 +258,8 @@ def _link(uri: str, page) -> str:
 
 
 def on_post_page(output: str, page, config) -> str:
-    """Link the notebook CSS and scripts, and MathJax where the page holds math."""
+    """Link the notebook CSS and scripts, MathJax where the page holds math and Mermaid
+    where it holds a diagram; note what the page would load from other hosts."""
     refs = _build.get("notebook_pages", {}).get(page.file.src_uri, {})
     if "css" in refs:
         tag = f'<link rel="stylesheet" href="{_link(refs["css"], page)}">'
@@ -226,11 +277,29 @@ def on_post_page(output: str, page, config) -> str:
         tags = "".join(f'<script src="{_link(uri, page)}"></script>' for uri in scripts)
         at = output.rindex("</body>")
         output = output[:at] + tags + "\n" + output[at:]
+    if page.file.src_uri in _build.get("diagram_pages", set()):
+        # Before Material's bundle, which fetches Mermaid from unpkg.com unless it is defined.
+        bundle = re.search(r'<script src="[^"]*assets/javascripts/bundle\.[^"]*"', output)
+        at = bundle.start() if bundle else output.rindex("</body>")
+        output = output[:at] + mermaid.script_tag(_link(mermaid.SCRIPT, page)) + output[at:]
+    found = offline.remote_loads(output)
+    if found:
+        _build["remote"].setdefault(_page_name(page, config), []).extend(found)
     return output
 
 
 def on_post_build(config) -> None:
-    """Write the notebook CSS and scripts (once each) and the figures of the notebooks."""
+    """Refuse the build if a page would load from another host or has a diagram without a
+    text alternative (all named at once); else write the notebook CSS and scripts (once
+    each) and the figures of the notebooks."""
+    messages = []
+    if _build.get("remote"):
+        messages.append(offline.refusal(_build["remote"]))
+    for name, problems in _build.get("refused", {}).items():
+        messages += [f"{name}: {problem}" for problem in problems]
+    if messages:
+        _cleanup()
+        raise PluginError("\n".join(messages))
     site = Path(config.site_dir)
     for uri, text in _build.get("assets", {}).items():
         target = site / uri
@@ -248,8 +317,10 @@ def on_build_error(error) -> None:
 
 
 def on_serve(server, config, builder):
-    """`mkdocs serve` also rebuilds when a notebook, CITATION.cff or these hooks change."""
+    """`mkdocs serve` also rebuilds when a notebook, CITATION.cff or these hooks change
+    (not site_hooks/node_modules: thousands of files that change only with the lock)."""
     server.watch(str(ROOT / "notebooks"))
-    server.watch(str(ROOT / "site_hooks"))
+    server.watch(str(ROOT / "site_hooks"), recursive=False)
+    server.watch(str(ROOT / "site_hooks" / "theme"))
     server.watch(str(citation.CFF))
     return server

@@ -8,8 +8,10 @@ takes that block apart:
 
 * inline ``<style>`` and ``<script>`` blocks are returned, to be served once as files by
   the hooks (identical on every page, so the browser caches them);
-* the MathJax 2 configuration and the Mermaid loader are dropped (the site runs its own
-  MathJax 3 and has no Mermaid diagram);
+* the MathJax 2 configuration and nbconvert's Mermaid loader (an import from a CDN) are
+  dropped: the site runs its own MathJax 3 and its own Mermaid (:mod:`site_hooks.mermaid`);
+  a script that loads a file (``src``) stays where it is, for the hooks to judge
+  (:mod:`site_hooks.offline` refuses one from another host);
 * figures become files beside the page (and lazy-loaded ``<img>`` elements);
 * the notebook's ``$...$`` math is wrapped like pymdownx.arithmatex wraps Markdown math, so
   MathJax finds it, and search can leave it out;
@@ -132,9 +134,12 @@ def clean_notebook_html(html: str, stem: str) -> CleanPage:
             page.css.append(text)
         style.decompose()
     for script in soup.find_all("script"):
-        if not _is_unwanted_script(script) and not script.get("src") and script.string:
-            page.js.append(script.string)
-        script.decompose()
+        if _is_unwanted_script(script):
+            script.decompose()
+        elif not script.get("src"):
+            if script.string:
+                page.js.append(script.string)
+            script.decompose()
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
         comment.extract()
     _wrap_math(soup)

@@ -1,4 +1,5 @@
-"""Fixtures shared by the browser tests (the site's pages, the JupyterLab UI)."""
+"""Fixtures shared by the browser tests (the site's pages, the JupyterLab UI) and the site
+builds."""
 
 import os
 from pathlib import Path
@@ -11,6 +12,22 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
+
+
+def missing(problem: str) -> None:
+    """A tool a test needs is not installed: skip locally, fail in CI (``CI=1``)."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(problem)
+    pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def site_mermaid() -> None:
+    """Mermaid from npm, which the site needs for its diagrams (``make site-mermaid``)."""
+    from site_hooks import mermaid
+
+    if not mermaid.installed():
+        missing(f"Mermaid is not installed: run {mermaid.INSTALL}")
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +43,7 @@ def browser():
         except ImportError:
             problem = "Playwright is missing: pip install -r requirements.txt"
     if problem:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"the browser tests must run in CI: {problem}")
-        pytest.skip(problem)
+        missing(f"the browser tests must run in CI: {problem}")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                               args=CHROMIUM_ARGS)

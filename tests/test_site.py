@@ -194,7 +194,7 @@ def artifact_name(src: str, size: str) -> str:
 # --- the build ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> dict:
+def site(tmp_path_factory, site_mermaid) -> dict:
     """The site built by ``mkdocs build --strict`` into a temporary folder."""
     out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
