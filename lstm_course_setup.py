@@ -47,6 +47,7 @@ _CELL = '''\
 # environment it does nothing. Anywhere else (Colab, Binder, a downloaded copy) it installs
 # the course's package, lstm-helpers {version} (${install_from} may name a wheel).
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -172,13 +173,20 @@ def finish(source: str, version: str) -> None:
             f"(https://pytorch.org/get-started/locally/), then run this cell again.")
     if todo.install:
         _pip_install(todo.install)
-    got = importlib.metadata.version(DISTRIBUTION)
+    print("\n".join(report(todo, source, importlib.metadata.version(DISTRIBUTION), version)))
+
+
+def report(todo: Plan, source: str, installed: str, version: str) -> list[str]:
+    """What :func:`finish` prints: the install line, and a note when an installed
+    dependency is outside its supported range or the package is not the notebook's
+    version (the set-up carries on either way)."""
     extras = f", with {', '.join(todo.install)}" if todo.install else ""
-    print(f"Installed lstm-helpers {got} from {source}{extras}; every other package is "
-          f"this environment's own.")
+    lines = [f"Installed lstm-helpers {installed} from {source}{extras}; every other package "
+             f"is this environment's own."]
     notes = list(todo.outside)
-    if got != version:
+    if installed != version:
         notes.append(f"this notebook was written for lstm-helpers {version}")
     if notes:
-        print(f"Note: {'; '.join(notes)}. Carrying on: a cell may fail or differ from the "
-              f"course's stored outputs.")
+        lines.append(f"Note: {'; '.join(notes)}. Carrying on: a cell may fail or differ from "
+                     f"the course's stored outputs.")
+    return lines

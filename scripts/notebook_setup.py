@@ -14,7 +14,8 @@ Every lesson (``notebooks/*.py``) and exercise (``notebooks/exercises/exN_*.py``
   lesson, Binder's idle shutdown) and how to keep one's work. The site shows the same links
   in its own box, and takes this line off its pages.
 
-Both are replaced wherever they already are, so a new version or a new address is one run
+The README's lesson table takes its Colab and Binder links from a block of link definitions
+at its end, written here too. All are replaced wherever they already are, so a new version or a new address is one run
 away: change ``__version__`` or CITATION.cff, run this, then ``make student`` (the student
 copies are generated from the exercises) and re-execute the notebooks (``make course``).
 Only the ``.py`` sources are edited here; ``jupytext --sync`` carries the change into each
@@ -123,6 +124,30 @@ def with_setup(text: str, path: Path, setup_cell: str, links: launch.Launch) -> 
     return "\n".join(line for cell in cells for line in cell) + "\n"
 
 
+README = ROOT / "README.md"
+
+
+def readme_links(repository: str, version: str) -> list[str]:
+    """The README's launch links, as Markdown reference definitions between the markers:
+    ``[colab-01_model_a]``, ``[binder-01_model_a]`` for each lesson and exercise, and
+    ``[binder-course]`` for JupyterLab on the whole course."""
+    lines = [launch.BLOCK_START]
+    for path in sources():
+        links = launch.launch_links(path.relative_to(ROOT).as_posix(), repository, version)
+        lines += [f"[colab-{path.stem}]: {links.colab}", f"[binder-{path.stem}]: {links.binder}"]
+    lines += [f"[binder-course]: {launch.course_binder(repository, version)}",
+              launch.BLOCK_END]
+    return lines
+
+
+def expected_readme(text: str) -> str:
+    """The README with its launch links block rewritten (appended when missing)."""
+    repository, _ = citation.site_urls(citation.load())
+    block = "\n".join(readme_links(repository, launch.course_version())) + "\n"
+    kept = launch.strip_block(text).rstrip("\n")
+    return f"{kept}\n\n{block}"
+
+
 def expected_text(path: Path) -> str:
     """What ``path`` should hold, for the course's version and CITATION.cff's address."""
     repository, _ = citation.site_urls(citation.load())
@@ -141,15 +166,22 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     stale = [path for path in sources()
              if path.read_text(encoding="utf-8") != expected_text(path)]
+    readme = README.read_text(encoding="utf-8")
+    if readme != expected_readme(readme):
+        stale.append(README)
     if args.check:
         for path in stale:
-            print(f"{path.relative_to(ROOT)}: set-up cell or launch line out of date",
+            print(f"{path.relative_to(ROOT)}: set-up cell or launch links out of date",
                   file=sys.stderr)
         if stale:
             print("run `python scripts/notebook_setup.py`, then `make student`",
                   file=sys.stderr)
         return 1 if stale else 0
     for path in stale:
+        if path == README:
+            README.write_text(expected_readme(readme), encoding="utf-8")
+            print(path.relative_to(ROOT))
+            continue
         path.write_text(expected_text(path), encoding="utf-8")
         subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--sync", str(path)],
                        check=True)

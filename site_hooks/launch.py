@@ -96,6 +96,12 @@ def launch_links(src_uri: str, repository: str, version: str) -> Launch:
         binder=f"{BINDER}/{slug}/{ref}?urlpath={quote(f'lab/tree/{path}', safe='')}")
 
 
+def course_binder(repository: str, version: str) -> str:
+    """Launch Binder on the whole course: JupyterLab's file browser on ``notebooks/``."""
+    found = launch_links("notebooks/01_model_a.ipynb", repository, version)
+    return found.binder.split("?", 1)[0] + "?urlpath=" + quote("lab/tree/notebooks", safe="")
+
+
 #: The launch line the notebooks carry under their title (scripts/notebook_setup.py writes
 #: it); the site shows the same links in its own box and takes the line off its pages.
 BLOCK_START = "<!-- launch links: written by scripts/notebook_setup.py -->"
