@@ -14,10 +14,11 @@ Every lesson (``notebooks/*.py``) and exercise (``notebooks/exercises/exN_*.py``
   lesson, Binder's idle shutdown) and how to keep one's work. The site shows the same links
   in its own box, and takes this line off its pages.
 
-The README's lesson table takes its Colab and Binder links from a block of link definitions
-at its end, written here too. All are replaced wherever they already are, so a new version or a new address is one run
-away: change ``__version__`` or CITATION.cff, run this, then ``make student`` (the student
-copies are generated from the exercises) and re-execute the notebooks (``make course``).
+The README's lesson table takes its Colab and Binder links from a block of link
+definitions at its end, written here too. All are replaced wherever they already are, so a
+new version or a new address is one run away: change ``__version__`` or CITATION.cff, run
+this, then ``make student`` (the student copies are generated from the exercises) and
+re-execute the notebooks (``make course``).
 Only the ``.py`` sources are edited here; ``jupytext --sync`` carries the change into each
 paired ``.ipynb`` and keeps its stored outputs.
 """

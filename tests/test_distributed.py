@@ -162,7 +162,8 @@ def test_the_old_module_is_an_alias_of_train():
 
 def test_the_documented_commands_pin_the_rendezvous_to_127_0_0_1():
     # torchrun --standalone publishes the host name; where it does not resolve, it hangs.
-    for path in ("docs/command-line.md", "lstm_helpers/distributed/__init__.py", "lstm_helpers/cli.py"):
+    for path in ("docs/command-line.md", "lstm_helpers/distributed/__init__.py",
+                 "lstm_helpers/cli.py"):
         text = (REPO / path).read_text().replace("\\\n", " ")  # join continued lines
         commands = re.findall(r"^\s*(?:\.venv/bin/)?torchrun .*$", text, re.M)
         assert commands, path

@@ -10,6 +10,7 @@ a link to it would not resolve once pushed.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import warnings
@@ -41,6 +42,7 @@ def launch_links(text: str) -> list[tuple[str, str, str, str]]:
     return found
 
 
+@functools.cache  # one warning per ref
 def resolve(ref: str) -> str:
     """The commit ``ref`` names here: the tag when it exists, else HEAD (the release steps
     tag HEAD), with a warning that says so."""
