@@ -34,6 +34,7 @@ from pathlib import Path
 import nbformat
 import platformdirs
 import pytest
+from fresh_env import copy_course, fresh_venv, pinned
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
@@ -57,20 +58,6 @@ NOT_COURSE = {".git", ".venv", "__pycache__", ".pytest_cache", "test-artifacts",
 pytestmark = pytest.mark.slow
 
 
-def pinned(names) -> list[str]:
-    """``name==version`` for each of ``names``, from requirements.txt."""
-    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (REPO / "requirements.txt")
-                           .read_text(encoding="utf-8"), re.M))
-    return [f"{name}=={pins[name]}" for name in names]
-
-
-def course_files() -> list[str]:
-    """The checkout's files as git sees them (tracked, and new ones not ignored)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout
-    return [name for name in listed.split("\0") if name and (REPO / name).is_file()]
-
-
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """``{relative path: (size, mtime)}`` of every file under ``folder``, leftovers aside."""
     found = {}
@@ -87,11 +74,7 @@ def dist(tmp_path_factory) -> dict[str, Path]:
     """The wheel and the sdist, built by ``python -m build`` from a copy of the checkout
     (setuptools writes into the tree it builds)."""
     work = tmp_path_factory.mktemp("build")
-    source = work / "source"
-    for name in course_files():
-        target = source / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, target)
+    source = copy_course(work / "source")
     done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(work / "dist"),
                            str(source)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -151,12 +134,7 @@ def colab(tmp_path_factory) -> dict[str, Path]:
     kernel spec that runs it."""
     work = tmp_path_factory.mktemp("colab")
     venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                           *pinned(COLAB_PACKAGES)], capture_output=True, text=True,
-                          timeout=1200)
-    assert done.returncode == 0, done.stderr[-3000:]
+    python = fresh_venv(venv, pinned(COLAB_PACKAGES))
     kernels = work / "kernels"
     (kernels / "colab").mkdir(parents=True)
     (kernels / "colab" / "kernel.json").write_text(json.dumps({

@@ -14,14 +14,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fresh_env import copy_course, fresh_venv
 from lab_server import JupyterServer, KernelChannels
-from test_anywhere import course_files
 
 REPO = Path(__file__).resolve().parents[1]
 BINDER = REPO / "binder"
@@ -50,21 +48,14 @@ def test_binder_pins_the_course_versions():
 def binder_env(tmp_path_factory) -> Path:
     """A fresh virtual environment from binder/requirements.txt (PyPI builds)."""
     venv = tmp_path_factory.mktemp("binder") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    requirements = [line.replace("+cpu", "") for line in binder_requirements()]
-    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                           *requirements], capture_output=True, text=True, timeout=1500)
-    assert done.returncode == 0, done.stderr[-3000:]
+    fresh_venv(venv, [line.replace("+cpu", "") for line in binder_requirements()])
     return venv
 
 
 @pytest.mark.slow
 def test_postbuild_and_start_leave_a_jupyterlab_with_pairing_data_and_imports(
         binder_env, mnist_mirror, tmp_path):
-    home = tmp_path / "home"  # Binder copies the repository into $HOME
-    for name in course_files():
-        (home / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, home / name)
+    home = copy_course(tmp_path / "home")  # Binder copies the repository into $HOME
     env = {key: value for key, value in os.environ.items()
            if key not in ("PYTHONPATH", "LSTM_HELPERS_DATA", "VIRTUAL_ENV", "JUPYTER_PATH")}
     env.update(HOME=str(home), PATH=f"{binder_env / 'bin'}:{env['PATH']}",

@@ -699,9 +699,9 @@ def test_every_launch_link_of_the_site_resolves_and_every_download_starts_with_t
     """Every notebook page offers Colab and Binder; every launch link on every page names a
     file of this repository at its ref (tests/test_launch_links.py); the .ipynb each page
     offers for download starts with the set-up cell."""
-    import lstm_course_setup
     from test_launch_links import broken_links, launch_links
 
+    import lstm_course_setup
     from site_hooks.mkdocs_hooks import download_uri
 
     pages = _html_pages(built)
