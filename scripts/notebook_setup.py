@@ -128,11 +128,11 @@ def with_setup(text: str, path: Path, setup_cell: str, links: launch.Launch) -> 
 README = ROOT / "README.md"
 
 
-def readme_links(repository: str, version: str) -> list[str]:
-    """The README's launch links, as Markdown reference definitions between the markers:
-    ``[colab-01_model_a]``, ``[binder-01_model_a]`` for each lesson and exercise, and
-    ``[binder-course]`` for JupyterLab on the whole course."""
-    lines = [launch.BLOCK_START]
+def readme_links(repository: str, site: str, version: str) -> list[str]:
+    """The README's links, as Markdown reference definitions between the markers:
+    ``[colab-01_model_a]``, ``[binder-01_model_a]`` for each lesson and exercise,
+    ``[binder-course]`` for JupyterLab on the whole course, ``[site]`` for the site."""
+    lines = [launch.BLOCK_START, f"[site]: {site}"]
     for path in sources():
         links = launch.launch_links(path.relative_to(ROOT).as_posix(), repository, version)
         lines += [f"[colab-{path.stem}]: {links.colab}", f"[binder-{path.stem}]: {links.binder}"]
@@ -143,8 +143,8 @@ def readme_links(repository: str, version: str) -> list[str]:
 
 def expected_readme(text: str) -> str:
     """The README with its launch links block rewritten (appended when missing)."""
-    repository, _ = citation.site_urls(citation.load())
-    block = "\n".join(readme_links(repository, launch.course_version())) + "\n"
+    repository, site = citation.site_urls(citation.load())
+    block = "\n".join(readme_links(repository, site, launch.course_version())) + "\n"
     kept = launch.strip_block(text).rstrip("\n")
     return f"{kept}\n\n{block}"
 

@@ -50,6 +50,7 @@ COLAB_PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "tqdm", "ipyker
 #: Cells up to the first one that loads data are run; 01 and this exercise run to the end.
 DATA_LOADING = re.compile(r"\b(load_mnist|mnist_batches|mnist_tensors|mnist_dataloaders|"
                           r"ensure_mnist)\(")
+IMPORT = re.compile(r"^(?:import|from) lstm_helpers\b", re.M)
 RUN_TO_THE_END = {"01_model_a.ipynb", "ex3_input_shapes.ipynb"}
 #: Not part of the course's files: the test's and the tools' own leftovers.
 NOT_COURSE = {".git", ".venv", "__pycache__", ".pytest_cache", "test-artifacts", "site",
@@ -151,7 +152,7 @@ def cells_to_run(notebook: nbformat.NotebookNode, name: str) -> list:
     code = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
     last = next((i for i in code if DATA_LOADING.search(notebook.cells[i].source)), None)
     if last is None:
-        last = next(i for i in code if "import lstm_helpers" in notebook.cells[i].source)
+        last = next(i for i in code if IMPORT.search(notebook.cells[i].source))
     return notebook.cells[: last + 1]
 
 

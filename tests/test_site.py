@@ -711,6 +711,7 @@ def test_every_launch_link_of_the_site_resolves_and_every_download_starts_with_t
         page = pages[src]
         kinds = {kind for kind, *_ in launch_links(page)}
         assert kinds == {"colab", "binder"}, src
+        assert "Run it in the cloud" not in page, src  # the notebook's own line: the box has it
         offered = nbformat.read(built / download_uri(src), as_version=4)
         first_code = next(cell for cell in offered.cells if cell.cell_type == "code")
         assert first_code.source.startswith(lstm_course_setup.FIRST_LINE), src
