@@ -245,5 +245,5 @@ lh.plot_history(history, f"Model C on {device.type}: 3 LSTM layers, SGD lr 0.1")
 plt.show()
 
 # %% [markdown]
-# On a recent GPU these 3000 iterations take seconds; see the README's performance section
+# On a recent GPU these 3000 iterations take seconds; see the course's Performance page (docs/performance.md)
 # for measured figures.
