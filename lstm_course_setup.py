@@ -51,10 +51,11 @@ import os
 import subprocess
 import sys
 
+COURSE = "{source}"
 if importlib.util.find_spec("lstm_helpers") is None and "{nbgrader}" not in os.environ:
-    source = os.environ.get("{install_from}") or "{source}"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", source],
-                         capture_output=True, text=True)
+    source = os.environ.get("{install_from}") or COURSE
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          source], capture_output=True, text=True)
     if pip.returncode:
         raise RuntimeError(f"pip could not install {{source}}:\\n{{pip.stderr[-3000:]}}")
     importlib.invalidate_caches()

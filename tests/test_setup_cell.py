@@ -72,6 +72,11 @@ def test_the_setup_cell_is_locked_in_the_student_copies(path):
     assert cell.metadata["editable"] is False and cell.metadata["deletable"] is False
 
 
+def test_the_setup_cell_fits_the_sites_code_column():
+    # The site shows code lines of up to 99 characters whole at 1280 px (tests/test_site.py).
+    assert max(len(line) for line in CELL.splitlines()) <= 99
+
+
 def test_only_the_gpu_lesson_asks_colab_for_a_gpu():
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         metadata = json.loads(path.read_text(encoding="utf-8"))["metadata"]

@@ -28,10 +28,11 @@ import os
 import subprocess
 import sys
 
+COURSE = "git+https://github.com/lstm-course/lstm-networks-with-pytorch@v0.2.0"
 if importlib.util.find_spec("lstm_helpers") is None and "NBGRADER_EXECUTION" not in os.environ:
-    source = os.environ.get("LSTM_HELPERS_INSTALL_FROM") or "git+https://github.com/lstm-course/lstm-networks-with-pytorch@v0.2.0"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", source],
-                         capture_output=True, text=True)
+    source = os.environ.get("LSTM_HELPERS_INSTALL_FROM") or COURSE
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          source], capture_output=True, text=True)
     if pip.returncode:
         raise RuntimeError(f"pip could not install {source}:\n{pip.stderr[-3000:]}")
     importlib.invalidate_caches()
