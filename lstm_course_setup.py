@@ -7,7 +7,7 @@ nothing. Anywhere else (Colab, Binder, a notebook downloaded from the site) it i
 this distribution, ``lstm-helpers``, at the notebook's version with ``pip install
 --no-deps`` from the course's repository (the tag ``v<version>``), or from what
 ``$LSTM_HELPERS_INSTALL_FROM`` names (a wheel file, or a requirement such as
-``lstm-helpers==0.2.0`` that pip resolves on the index it is configured with, e.g.
+``lstm-helpers==<version>`` that pip resolves on the index it is configured with, e.g.
 ``PIP_INDEX_URL``), then calls :func:`finish`, which:
 
 * installs only the *light* dependencies that are missing (tqdm, platformdirs, ...), never
@@ -66,7 +66,7 @@ if importlib.util.find_spec("lstm_helpers") is None and "{nbgrader}" not in os.e
 def git_source(version: str, repository: str) -> str:
     """What pip installs by default: the repository's tag ``v<version>``.
 
-    ``git_source("0.2.0", "https://github.com/o/r")`` is ``git+https://github.com/o/r@v0.2.0``.
+    ``git_source("1.2.3", "https://github.com/o/r")`` is ``git+https://github.com/o/r@v1.2.3``.
     """
     return f"git+{repository.rstrip('/')}@v{version}"
 

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import lstm_course_setup  # noqa: E402 (after the sys.path line)
+from classroom.assignments import exercise_sources  # noqa: E402
 from site_hooks import citation, launch  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -48,9 +49,9 @@ GPU_LESSONS = {"04_gpu"}
 
 
 def sources() -> list[Path]:
-    """The notebook sources that get the cell: the lessons, then the exercises."""
-    exercises = [path for path in sorted((NOTEBOOKS / "exercises").glob("ex*.py"))]
-    return sorted(NOTEBOOKS.glob("*.py")) + exercises
+    """The notebook sources that get the cell: the lessons, then the exercises (in course
+    order: ex2 before ex10)."""
+    return sorted(NOTEBOOKS.glob("*.py")) + exercise_sources()
 
 
 def _cells(text: str) -> list[list[str]]:
@@ -118,7 +119,9 @@ def with_setup(text: str, path: Path, setup_cell: str, links: launch.Launch) -> 
         rest = rest[1:] if rest[:1] == ["#"] else rest
     title[2:] = ["#", *(f"# {line}" for line in launch_line(path, links)),
                  *(["#", *rest] if rest else [])]
-    first_code = next(i for i, cell in enumerate(cells) if cell[0] == CELL)
+    first_code = next((i for i, cell in enumerate(cells) if cell[0] == CELL), None)
+    if first_code is None:
+        raise ValueError(f"{path}: no code cell to put the set-up cell before")
     cells.insert(first_code, [CELL, *setup_cell.splitlines(), "", ""])
     cells = [_strip_blank_tail(cell) + [""] for cell in cells]
     cells[-1] = _strip_blank_tail(cells[-1])

@@ -42,7 +42,7 @@ def course_version(path: Path = VERSION_FILE) -> str:
 
 
 def release_ref(version: str) -> str:
-    """The git tag of a release: ``v0.2.0`` for ``0.2.0``."""
+    """The git tag of a release: ``v1.2.3`` for ``1.2.3``."""
     return f"v{version}"
 
 

@@ -100,6 +100,16 @@ def test_rewriting_replaces_the_cell_and_the_line_in_place():
     assert back == source
 
 
+@pytest.mark.parametrize("text, problem", [
+    ("# %% [markdown]\n# Some text, no title\n\n# %%\nx = 1\n", "must start with a # title"),
+    ("# %% [markdown]\n# # A title\n", "no code cell"),
+])
+def test_a_notebook_the_tool_cannot_set_up_is_named(text, problem):
+    links = launch.launch_links("notebooks/x.py", REPOSITORY, "1.2.3")
+    with pytest.raises(ValueError, match=problem):
+        tool.with_setup(text, Path("notebooks/x.py"), CELL, links)
+
+
 def run_cell(python: Path | str, env: dict[str, str], tmp_path: Path):
     return subprocess.run([str(python), "-c", CELL], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
