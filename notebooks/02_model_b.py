@@ -1,6 +1,10 @@
 # %% [markdown]
 # # Model B: two stacked LSTM layers
 #
+# <!-- launch links: written by scripts/notebook_setup.py -->
+# **Run it in the cloud:** [Open in Colab](https://colab.research.google.com/github/lstm-course/lstm-networks-with-pytorch/blob/v0.2.0/notebooks/02_model_b.ipynb) · [Launch Binder](https://mybinder.org/v2/gh/lstm-course/lstm-networks-with-pytorch/v0.2.0?urlpath=lab%2Ftree%2Fnotebooks%2F02_model_b.ipynb) (JupyterLab, with `02_model_b.ipynb` open). Run the first code cell first: there it installs the course's package. It runs in about 2 minutes on a 2-core CPU, as Colab's free runtime and Binder give. Binder shuts a session down after 10 minutes without activity and keeps nothing: download your notebook (*File › Download*) to keep your work; in Colab, *File › Save a copy in Drive*.
+# <!-- end of launch links -->
+#
 # Model B is Model A with a second LSTM layer on top of the first. The point of this lesson
 # is how little changes: the data, the model class, the loss, the optimizer and the training
 # loop are exactly those of Model A. **Only Step 4 changes**: `layer_dim = 2`.
@@ -9,6 +13,26 @@
 # data and the parameters. Where Model A wrote code out, in Step 3 (the class) and Step 7
 # (the loop), one line now takes that code from the package. Everything else is the same
 # code but for one line: `layer_dim` in Step 4. (The course's tests check exactly that.)
+
+# %%
+# Set-up: the same first cell in every notebook of the course. In the course's own
+# environment it does nothing. Anywhere else (Colab, Binder, a downloaded copy) it installs
+# the course's package, lstm-helpers 0.2.0 ($LSTM_HELPERS_INSTALL_FROM may name a wheel).
+import importlib.util
+import os
+import subprocess
+import sys
+
+COURSE = "git+https://github.com/lstm-course/lstm-networks-with-pytorch@v0.2.0"
+if importlib.util.find_spec("lstm_helpers") is None and "NBGRADER_EXECUTION" not in os.environ:
+    source = os.environ.get("LSTM_HELPERS_INSTALL_FROM") or COURSE
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          source], capture_output=True, text=True)
+    if pip.returncode:
+        raise RuntimeError(f"pip could not install {source}:\n{pip.stderr[-3000:]}")
+    importlib.invalidate_caches()
+    import lstm_course_setup
+    lstm_course_setup.finish(source, "0.2.0")
 
 # %%
 import matplotlib.pyplot as plt

@@ -1,5 +1,16 @@
+# ---
+# jupyter:
+#   accelerator: GPU
+#   colab:
+#     gpuType: T4
+# ---
+
 # %% [markdown]
 # # The GPU variant: Model C on an accelerator
+#
+# <!-- launch links: written by scripts/notebook_setup.py -->
+# **Run it in the cloud:** [Open in Colab](https://colab.research.google.com/github/lstm-course/lstm-networks-with-pytorch/blob/v0.2.0/notebooks/04_gpu.ipynb) · [Launch Binder](https://mybinder.org/v2/gh/lstm-course/lstm-networks-with-pytorch/v0.2.0?urlpath=lab%2Ftree%2Fnotebooks%2F04_gpu.ipynb) (JupyterLab, with `04_gpu.ipynb` open). Run the first code cell first: there it installs the course's package. Colab opens it on a GPU runtime (free, when one is available: *Runtime › Change runtime type*); on a CPU it runs in about 3 minutes. Binder shuts a session down after 10 minutes without activity and keeps nothing: download your notebook (*File › Download*) to keep your work; in Colab, *File › Save a copy in Drive*.
+# <!-- end of launch links -->
 #
 # Training on a GPU needs two things on the GPU: the **model** (its parameters) and the
 # **tensors** it computes with (the images, the labels and the initial states). Compared
@@ -13,6 +24,26 @@
 # This notebook picks the device once: a CUDA GPU if there is one, else Apple's MPS, else the
 # CPU. On a machine without a GPU it says so and runs the very same code on the CPU; the
 # outputs stored with it come from such a run.
+
+# %%
+# Set-up: the same first cell in every notebook of the course. In the course's own
+# environment it does nothing. Anywhere else (Colab, Binder, a downloaded copy) it installs
+# the course's package, lstm-helpers 0.2.0 ($LSTM_HELPERS_INSTALL_FROM may name a wheel).
+import importlib.util
+import os
+import subprocess
+import sys
+
+COURSE = "git+https://github.com/lstm-course/lstm-networks-with-pytorch@v0.2.0"
+if importlib.util.find_spec("lstm_helpers") is None and "NBGRADER_EXECUTION" not in os.environ:
+    source = os.environ.get("LSTM_HELPERS_INSTALL_FROM") or COURSE
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          source], capture_output=True, text=True)
+    if pip.returncode:
+        raise RuntimeError(f"pip could not install {source}:\n{pip.stderr[-3000:]}")
+    importlib.invalidate_caches()
+    import lstm_course_setup
+    lstm_course_setup.finish(source, "0.2.0")
 
 # %%
 import math
@@ -215,5 +246,5 @@ lh.plot_history(history, f"Model C on {device.type}: 3 LSTM layers, SGD lr 0.1")
 plt.show()
 
 # %% [markdown]
-# On a recent GPU these 3000 iterations take seconds; see the README's performance section
+# On a recent GPU these 3000 iterations take seconds; see the course's Performance page (docs/performance.md)
 # for measured figures.

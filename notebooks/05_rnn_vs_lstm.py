@@ -1,6 +1,10 @@
 # %% [markdown]
 # # Comparison with RNNs: three RNNs and three LSTMs, trained here
 #
+# <!-- launch links: written by scripts/notebook_setup.py -->
+# **Run it in the cloud:** [Open in Colab](https://colab.research.google.com/github/lstm-course/lstm-networks-with-pytorch/blob/v0.2.0/notebooks/05_rnn_vs_lstm.ipynb) · [Launch Binder](https://mybinder.org/v2/gh/lstm-course/lstm-networks-with-pytorch/v0.2.0?urlpath=lab%2Ftree%2Fnotebooks%2F05_rnn_vs_lstm.ipynb) (JupyterLab, with `05_rnn_vs_lstm.ipynb` open). Run the first code cell first: there it installs the course's package. It runs in about 7 minutes on a 2-core CPU, as Colab's free runtime and Binder give. Binder shuts a session down after 10 minutes without activity and keeps nothing: download your notebook (*File › Download*) to keep your work; in Colab, *File › Save a copy in Drive*.
+# <!-- end of launch links -->
+#
 # The tutorial ends its model section with two tables, one for the plain RNNs of its
 # companion page and one for the LSTMs. This notebook does not copy them: it trains all six
 # models on the same data, with the same seed, batches and number of iterations, and builds
@@ -19,6 +23,26 @@
 # The LSTMs are retrained here rather than taken from notebooks 01 to 03: each run below
 # starts from `lh.set_seed(0)` right before its model is built, so all six start alike, and
 # their numbers differ slightly from those notebooks, which drew other random numbers first.
+
+# %%
+# Set-up: the same first cell in every notebook of the course. In the course's own
+# environment it does nothing. Anywhere else (Colab, Binder, a downloaded copy) it installs
+# the course's package, lstm-helpers 0.2.0 ($LSTM_HELPERS_INSTALL_FROM may name a wheel).
+import importlib.util
+import os
+import subprocess
+import sys
+
+COURSE = "git+https://github.com/lstm-course/lstm-networks-with-pytorch@v0.2.0"
+if importlib.util.find_spec("lstm_helpers") is None and "NBGRADER_EXECUTION" not in os.environ:
+    source = os.environ.get("LSTM_HELPERS_INSTALL_FROM") or COURSE
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          source], capture_output=True, text=True)
+    if pip.returncode:
+        raise RuntimeError(f"pip could not install {source}:\n{pip.stderr[-3000:]}")
+    importlib.invalidate_caches()
+    import lstm_course_setup
+    lstm_course_setup.finish(source, "0.2.0")
 
 # %%
 import matplotlib.pyplot as plt

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # Why an LSTM: the cell opened up, and its memory measured
 #
+# <!-- launch links: written by scripts/notebook_setup.py -->
+# **Run it in the cloud:** [Open in Colab](https://colab.research.google.com/github/lstm-course/lstm-networks-with-pytorch/blob/v0.2.0/notebooks/07_lstm_memory.ipynb) · [Launch Binder](https://mybinder.org/v2/gh/lstm-course/lstm-networks-with-pytorch/v0.2.0?urlpath=lab%2Ftree%2Fnotebooks%2F07_lstm_memory.ipynb) (JupyterLab, with `07_lstm_memory.ipynb` open). Run the first code cell first: there it installs the course's package. It runs in about 2 minutes on a 2-core CPU, as Colab's free runtime and Binder give. Binder shuts a session down after 10 minutes without activity and keeps nothing: download your notebook (*File › Download*) to keep your work; in Colab, *File › Save a copy in Drive*.
+# <!-- end of launch links -->
+#
 # The tutorial opens with a claim: an LSTM can learn long-term dependencies where a plain
 # recurrent network cannot. On 28 rows of MNIST the claim is never put to the test. The
 # comparison notebook shows a tanh RNN as accurate as the LSTMs: nothing in a digit has to
@@ -22,6 +26,26 @@
 # The notebook trains twelve small models and runs in two to three minutes on a 2-core CPU.
 # To fit in that time it uses smaller settings than a full study would; the first code
 # cell says which, and how to run the full experiment.
+
+# %%
+# Set-up: the same first cell in every notebook of the course. In the course's own
+# environment it does nothing. Anywhere else (Colab, Binder, a downloaded copy) it installs
+# the course's package, lstm-helpers 0.2.0 ($LSTM_HELPERS_INSTALL_FROM may name a wheel).
+import importlib.util
+import os
+import subprocess
+import sys
+
+COURSE = "git+https://github.com/lstm-course/lstm-networks-with-pytorch@v0.2.0"
+if importlib.util.find_spec("lstm_helpers") is None and "NBGRADER_EXECUTION" not in os.environ:
+    source = os.environ.get("LSTM_HELPERS_INSTALL_FROM") or COURSE
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          source], capture_output=True, text=True)
+    if pip.returncode:
+        raise RuntimeError(f"pip could not install {source}:\n{pip.stderr[-3000:]}")
+    importlib.invalidate_caches()
+    import lstm_course_setup
+    lstm_course_setup.finish(source, "0.2.0")
 
 # %%
 import math
@@ -170,7 +194,6 @@ def lstm_by_hand(lstm: nn.LSTM, x: torch.Tensor):
         for key, steps in record.items():
             steps.append(values[key])
     return torch.stack(hidden_states, dim=1), {k: torch.stack(v, dim=1) for k, v in record.items()}
-
 
 # %% [markdown]
 # Now the check: the first 1000 test images through the hand-written cell and through

@@ -5,7 +5,8 @@ They add to the files MkDocs builds, with no file written into ``docs/``:
 * the lesson notebooks (``notebooks/*.ipynb``) and the student exercise notebooks
   (``notebooks/exercises/student/*.ipynb``) as pages, checked and made static by
   :mod:`site_hooks.notebooks`; mkdocs-jupyter renders their stored outputs and never runs
-  them. Each page gets its original ``.ipynb`` beside it, to download;
+  them. Each page gets its original ``.ipynb`` beside it, to download, and links that open
+  it in Colab and on Binder (:mod:`site_hooks.launch`, from CITATION.cff and the version);
 * the diagrams drawn by :mod:`site_hooks.diagrams`, as ``assets/diagrams/*.svg``;
 * MathJax from its installed package (:mod:`site_hooks.mathjax`), as ``assets/mathjax/``,
   loaded only by the pages that hold a formula;
@@ -46,7 +47,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # MkDocs loads this file by path, not as part of a package
     sys.path.insert(0, str(ROOT))
 
-from site_hooks import citation, diagrams, mathjax, mermaid, notebooks, offline, pages  # noqa: E402
+from site_hooks import (  # noqa: E402
+    citation,
+    diagrams,
+    launch,
+    mathjax,
+    mermaid,
+    notebooks,
+    offline,
+    pages,
+)
 
 DIAGRAM_DIR = "assets/diagrams"
 NOTEBOOK_ASSETS = {"css": "assets/stylesheets", "js": "assets/javascripts"}
@@ -123,9 +133,14 @@ def _add_pages_and_assets(files: Files, config) -> Files:
             files.append(File(notebook.src_uri, src_dir=str(staging),
                               dest_dir=config.site_dir,
                               use_directory_urls=config.use_directory_urls))
+        repository, _ = citation.site_urls(citation.load())
+        version = launch.course_version()
+        _build["launch"] = {n.src_uri: launch.launch_links(n.src_uri, repository, version)
+                            for n in course}
         rendered = diagrams.render_all()
         site_mathjax = mathjax.site_files()
-    except (notebooks.NotebookCheckError, mathjax.MathJaxMissingError) as error:
+    except (notebooks.NotebookCheckError, mathjax.MathJaxMissingError, launch.LaunchError,
+            citation.CitationError) as error:
         _cleanup()
         raise PluginError(str(error)) from error
     _build["notebooks"] = {n.src_uri: n for n in course}
@@ -181,23 +196,30 @@ def on_page_markdown(markdown: str, page, config, files: Files) -> str:
 
 
 def _intro_boxes(notebook, page, files: Files) -> str:
-    """The "run this notebook yourself" box, and where the stored run was made."""
+    """The "run this notebook yourself" box (Colab, Binder, Download, make lab), and where
+    the stored run was made."""
     download = files.get_file_from_path(download_uri(notebook.src_uri))
     href = download.url_relative_to(page.file)
     name = html.escape(notebook.path.name)
-    link = f'<a href="{html.escape(href)}" download>Download {name}</a>'
+    links = _build["launch"][notebook.src_uri]
+    opened = html.escape(links.path.rpartition("/")[2])
+    cloud = (f'<a href="{html.escape(links.colab)}">Open in Colab</a> · '
+             f'<a href="{html.escape(links.binder)}">Launch Binder</a> (JupyterLab in the '
+             f"browser, with <code>{opened}</code> open) · "
+             f'<a href="{html.escape(href)}" download>Download {name}</a>')
     # make lab serves notebooks/: the notebook's path as JupyterLab's file browser shows it.
     in_lab = html.escape(notebook.src_uri.removeprefix("notebooks/"))
     open_it = f"run <code>make lab</code> and open <code>{in_lab}</code>"
     if notebook.lesson:
-        text = (f"{link} (the notebook with the outputs shown on this page), or open it from "
-                f"your copy of the course: {open_it}, then choose <em>Run &rsaquo; Restart "
-                "Kernel and Run All Cells</em>. The <code>.py</code> file of the same name is "
-                "this notebook as a script; jupytext keeps the pair in sync.")
+        text = (f"{cloud} (the notebook with the outputs shown on this page). Its first cell "
+                "installs the course's package wherever it runs. In your copy of the course, "
+                f"{open_it}, then choose <em>Run &rsaquo; Restart Kernel and Run All "
+                "Cells</em>. The <code>.py</code> file of the same name is this notebook as a "
+                "script; jupytext keeps the pair in sync.")
     else:
-        text = (f"{link} (the exercise, to be filled in and run), or open it from your copy "
-                f"of the course: {open_it}, work through its tasks and run its cells top to "
-                "bottom.")
+        text = (f"{cloud} (the exercise, to be filled in and run; its first cell installs the "
+                f"course's package wherever it runs). In your copy of the course, {open_it}, "
+                "work through its tasks and run its cells top to bottom.")
     boxes = ('<div class="admonition tip notebook-download">'
              '<p class="admonition-title">Run this notebook yourself</p>'
              f"<p>{text}</p></div>")

@@ -49,3 +49,14 @@ def browser():
                                               args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def mnist_mirror(tmp_path_factory):
+    """A local web server serving the real MNIST files as a mirror does (the address for
+    ``$LSTM_HELPERS_MNIST_URL``); see tests/mnist_server.py."""
+    from mnist_server import MNISTServer, gzipped_mnist
+
+    server = MNISTServer(gzipped_mnist(tmp_path_factory.mktemp("mnist-mirror")))
+    yield server
+    server.close()

@@ -57,9 +57,10 @@ def load_script(name: str):
 lab = load_script("lab")
 
 
-def isolated_environment(home: Path) -> dict[str, str]:
-    """This process's environment with Jupyter's and IPython's folders under ``home``."""
-    env = {**os.environ,
+def isolated_environment(home: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) with Jupyter's and IPython's folders
+    under ``home``."""
+    env = {**(os.environ if base is None else base),
            "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython")}
     env.pop("JUPYTER_PATH", None)
@@ -69,16 +70,20 @@ def isolated_environment(home: Path) -> dict[str, str]:
 class JupyterServer:
     """``jupyter lab`` as ``make lab`` runs it, over ``root``, and a REST client."""
 
-    def __init__(self, root: Path, home: Path, options: list[str] | None = None):
+    def __init__(self, root: Path, home: Path, options: list[str] | None = None, *,
+                 command: list[str] | None = None, env: dict[str, str] | None = None):
+        """``command`` and ``env`` replace ``make lab``'s (another environment's JupyterLab,
+        as Binder starts it); the test's own options and Jupyter folders still apply."""
         self.root, self.home, self.token = root, home, secrets.token_hex(16)
         home.mkdir(parents=True, exist_ok=True)
-        env = lab.lab_environment(isolated_environment(home))
+        env = lab.lab_environment(isolated_environment(home)) if env is None \
+            else isolated_environment(home, env)
         self.log_path = home / "server.log"
         self._log = open(self.log_path, "wb")
         runtime = Path(env["JUPYTER_RUNTIME_DIR"])
-        command = lab.lab_command(root, [
-            "--no-browser", "--allow-root", "--port=0", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={self.token}", *(options or [])])
+        command = [*(command or lab.lab_command(root)),
+                   "--no-browser", "--allow-root", "--port=0", "--ServerApp.port_retries=0",
+                   f"--IdentityProvider.token={self.token}", *(options or [])]
         self.process = subprocess.Popen(command, cwd=root, env=env, stdout=self._log,
                                         stderr=subprocess.STDOUT)
         # The server writes jpserver-<pid>.json (with the port it got) once it listens.

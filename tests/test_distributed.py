@@ -4,7 +4,7 @@ Two ways in, both through the course's one training entry point:
 
 * workers started the way torchrun starts them (the same environment variables), which call
   ``lstm_helpers.distributed.setup()`` and ``lstm_helpers.run_recipe()``;
-* ``torchrun`` itself, with the rendezvous the README gives (``--rdzv-backend=c10d
+* ``torchrun`` itself, with the rendezvous docs/command-line.md gives (``--rdzv-backend=c10d
   --rdzv-endpoint=127.0.0.1:0 --local-addr=127.0.0.1``), running ``python -m lstm_helpers
   train``. Where this test may (root, with ``unshare``), the host name is made one that does
   not resolve, as in the containers where ``torchrun --standalone`` hangs.
@@ -34,7 +34,7 @@ RECIPE = Recipe("tiny LSTM", "lstm", layer_dim=1, hidden_dim=24, optimizer="adam
 # A ReLU RNN at this learning rate blows up within a few dozen steps.
 DIVERGING = Recipe("diverging RNN", "rnn", layer_dim=1, hidden_dim=24, nonlinearity="relu",
                    learning_rate=100.0, n_iters=400)
-# The torchrun command of the README and the distributed module, 2 processes on the CPU.
+# The torchrun command of docs/command-line.md and the distributed module, 2 processes on the CPU.
 TORCHRUN = ["--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0", "--local-addr=127.0.0.1",
             "--nproc-per-node=2"]
 
@@ -162,7 +162,8 @@ def test_the_old_module_is_an_alias_of_train():
 
 def test_the_documented_commands_pin_the_rendezvous_to_127_0_0_1():
     # torchrun --standalone publishes the host name; where it does not resolve, it hangs.
-    for path in ("README.md", "lstm_helpers/distributed/__init__.py", "lstm_helpers/cli.py"):
+    for path in ("docs/command-line.md", "lstm_helpers/distributed/__init__.py",
+                 "lstm_helpers/cli.py"):
         text = (REPO / path).read_text().replace("\\\n", " ")  # join continued lines
         commands = re.findall(r"^\s*(?:\.venv/bin/)?torchrun .*$", text, re.M)
         assert commands, path

@@ -691,3 +691,27 @@ def test_notebook_pages_offer_their_ipynb(browser, server):
             assert json.loads(response.body()) == json.loads((ROOT / src).read_bytes())
     finally:
         page.close()
+
+
+@pytest.mark.slow  # builds the site
+def test_every_launch_link_of_the_site_resolves_and_every_download_starts_with_the_setup(
+        built):
+    """Every notebook page offers Colab and Binder; every launch link on every page names a
+    file of this repository at its ref (tests/test_launch_links.py); the .ipynb each page
+    offers for download starts with the set-up cell."""
+    from test_launch_links import broken_links, launch_links
+
+    import lstm_course_setup
+    from site_hooks.mkdocs_hooks import download_uri
+
+    pages = _html_pages(built)
+    problems = {uri: broken_links(text) for uri, text in pages.items()}
+    assert not {uri: found for uri, found in problems.items() if found}
+    for src in (s for s in nav_pages() if s.endswith(".ipynb")):
+        page = pages[src]
+        kinds = {kind for kind, *_ in launch_links(page)}
+        assert kinds == {"colab", "binder"}, src
+        assert "Run it in the cloud" not in page, src  # the notebook's own line: the box has it
+        offered = nbformat.read(built / download_uri(src), as_version=4)
+        first_code = next(cell for cell in offered.cells if cell.cell_type == "code")
+        assert first_code.source.startswith(lstm_course_setup.FIRST_LINE), src

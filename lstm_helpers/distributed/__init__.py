@@ -60,7 +60,7 @@ from ..data import check_batch_size
 #: The variables torchrun sets for every process it starts.
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
-#: The command the messages and the README give for 2 processes on one machine.
+#: The command the messages and docs/command-line.md give for 2 processes on one machine.
 EXAMPLE = ("torchrun --rdzv-backend=c10d --rdzv-endpoint=127.0.0.1:0 --local-addr=127.0.0.1 "
            "--nproc-per-node=2 -m lstm_helpers train --model A")
 

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # Exercise 7: getting Model C off the ground
 #
+# <!-- launch links: written by scripts/notebook_setup.py -->
+# **Run it in the cloud:** [Open in Colab](https://colab.research.google.com/github/lstm-course/lstm-networks-with-pytorch/blob/v0.2.0/notebooks/exercises/student/ex7_slow_start.ipynb) · [Launch Binder](https://mybinder.org/v2/gh/lstm-course/lstm-networks-with-pytorch/v0.2.0?urlpath=lab%2Ftree%2Fnotebooks%2Fexercises%2Fstudent%2Fex7_slow_start.ipynb) (JupyterLab, with `ex7_slow_start.ipynb` open). Run the first code cell first: there it installs the course's package. It opens the exercise without its solutions. Binder shuts a session down after 10 minutes without activity and keeps nothing: download your notebook (*File › Download*) to keep your work; in Colab, *File › Save a copy in Drive*.
+# <!-- end of launch links -->
+#
 # *Goes with: Model C (three hidden layers) and the GPU variant.*
 #
 # The tutorial's three-layer Model C, trained with SGD at learning rate 0.1, stays near 11%
@@ -11,6 +15,26 @@
 #
 # Replace each `...` below `# YOUR CODE HERE`, run the cell, then run the check under it.
 # Each of the two training runs takes about ten seconds on a two-core CPU.
+
+# %%
+# Set-up: the same first cell in every notebook of the course. In the course's own
+# environment it does nothing. Anywhere else (Colab, Binder, a downloaded copy) it installs
+# the course's package, lstm-helpers 0.2.0 ($LSTM_HELPERS_INSTALL_FROM may name a wheel).
+import importlib.util
+import os
+import subprocess
+import sys
+
+COURSE = "git+https://github.com/lstm-course/lstm-networks-with-pytorch@v0.2.0"
+if importlib.util.find_spec("lstm_helpers") is None and "NBGRADER_EXECUTION" not in os.environ:
+    source = os.environ.get("LSTM_HELPERS_INSTALL_FROM") or COURSE
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          source], capture_output=True, text=True)
+    if pip.returncode:
+        raise RuntimeError(f"pip could not install {source}:\n{pip.stderr[-3000:]}")
+    importlib.invalidate_caches()
+    import lstm_course_setup
+    lstm_course_setup.finish(source, "0.2.0")
 
 # %%
 import torch
@@ -81,7 +105,6 @@ def make_optimizer(model):
     ### PLACEHOLDER
     # return ...
     ### END SOLUTION
-
 
 # %%
 checks.check_slow_start_fix(make_optimizer, train_batches, test_batches).require()
