@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))  # classroom/ is found from the repository root
 
 from classroom.grading.pipeline import autograde_preprocessors, sanitize_preprocessors  # noqa: E402
-from classroom.grading.submissions import find_renamed_notebook  # noqa: E402
+from classroom.grading.submissions import before_each_submission  # noqa: E402
 from classroom.placeholders import generate_assignment_preprocessors  # noqa: E402
 
 c = get_config()  # noqa: F821 (defined by the traitlets loader that reads this file)
@@ -43,7 +43,7 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\n..."}
 # Grades decided on the grader's side; malformed submissions named, never fatal.
 c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
-c.Autograde.pre_convert_hook = find_renamed_notebook
+c.Autograde.pre_convert_hook = before_each_submission
 c.Execute.kernel_manager_class = "classroom.grading.kernel.ConfinedKernelManager"
 c.GraderVerdicts.timeout = 900  # one notebook in the grader process (exercise 7 trains)
 

@@ -72,11 +72,14 @@ def _can_run_python(uid: int, gid: int, name: str) -> None:
         ConfinementError: it cannot (a Python inside root's home, say), naming the fix.
     """
     probe = "import encodings.hex_codec, fractions, lstm_helpers"
-    done = subprocess.run([sys.executable, "-c", probe], user=uid, group=gid,
-                          extra_groups=[], capture_output=True, text=True, cwd="/",
-                          check=False, timeout=300)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+    try:
+        done = subprocess.run([sys.executable, "-c", probe], user=uid, group=gid,
+                              extra_groups=[], capture_output=True, text=True, cwd="/",
+                              check=False, timeout=300)
+        last = (done.stderr.strip().splitlines() or ["?"])[-1] if done.returncode else None
+    except OSError as error:
+        last = str(error)
+    if last is not None:
         raise ConfinementError(
             f"the grader user {name!r} cannot run the course's Python ({sys.executable}): "
             f"{last}. Install the course where every user can read it (docs/teachers.md, "

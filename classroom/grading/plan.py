@@ -111,7 +111,8 @@ def check_calls(source: str, where: str) -> list[tuple[str, list[str]]]:
     return calls
 
 
-def trusted_slice(cells: list[dict], answers: set[str], needed: set[str]) -> list[int]:
+def trusted_slice(cells: list[dict], answers: set[str], needed: set[str],
+                  name: str = "notebook") -> list[int]:
     """Indices of the locked cells that make ``needed`` without touching an answer.
 
     Raises:
@@ -129,7 +130,7 @@ def trusted_slice(cells: list[dict], answers: set[str], needed: set[str]) -> lis
     missing = sorted(name for name in needed if not any(
         name in stored_names(_parse(cells[i]["source"], "")) for i in chosen))
     if missing:
-        raise PlanError(f"the checks are handed {', '.join(missing)}, which no locked cell "
+        raise PlanError(f"{name}: the checks are handed {', '.join(missing)}, which no locked cell "
                         f"makes without using an answer: make it in a locked cell above")
     return sorted(chosen)
 
@@ -160,5 +161,5 @@ def build_plan(notebook, name: str = "notebook") -> Plan:
             plan.calls[meta["grade_id"]] = check_calls(cell["source"], where)
     plan.answers = sorted(answers)
     needed = {arg for calls in plan.calls.values() for _, args in calls for arg in args}
-    plan.trusted = trusted_slice(plan.cells, answers, needed - answers)
+    plan.trusted = trusted_slice(plan.cells, answers, needed - answers, name)
     return plan

@@ -29,6 +29,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
 
 from .attention import flag
+from .confinement import grader_identity, make_private
 
 
 def _where(resources) -> str:
@@ -108,6 +109,18 @@ class HonestOverwriteCells(OverwriteCells):
         return super().preprocess_cell(cell, resources, cell_index)
 
 
+def before_each_submission(assignment: str, student: str, notebooks: list[str]) -> None:
+    """nbgrader's ``pre_convert_hook``: the course folder made private (student code runs as
+    the grader user, who must not read it), then :func:`find_renamed_notebook`."""
+    if notebooks and grader_identity() is not None:
+        root = Path(notebooks[0]).parents[3]
+        if make_private(root):
+            logging.getLogger("nbgrader").warning(
+                "the course folder %s was readable by other users: made private (mode 700), "
+                "so that student code, run as the grader user, cannot read it", root)
+    find_renamed_notebook(assignment, student, notebooks)
+
+
 def find_renamed_notebook(assignment: str, student: str, notebooks: list[str]) -> None:
     """nbgrader's ``pre_convert_hook``: a submission whose notebook has another name.
 
@@ -120,7 +133,7 @@ def find_renamed_notebook(assignment: str, student: str, notebooks: list[str]) -
     if not notebooks:
         return
     folder = Path(notebooks[0]).parent
-    root = folder.parents[2]  # <course>/submitted/<student>/<assignment>/
+    root = folder.parents[2]  # <course>/submitted/<student>/<assignment>/<notebook>
     expected = sorted(path.name for path in (root / "source" / assignment).glob("*.ipynb"))
     present = {Path(path).name for path in notebooks}
     missing = [name for name in expected if name not in present]
