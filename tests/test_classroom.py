@@ -192,7 +192,9 @@ def test_the_image_runs_the_user_side_of_the_charts_jupyterhub():
     image = _pins(CLASSROOM / "image-requirements.txt")
     hub = {name: version for name, version in _pins_loose(_chart_file(
         "hub-image-requirements.txt")).items()}
-    assert image["jupyterhub"].split(".")[0] == hub["jupyterhub"].split(".")[0] == "5"
+    app_version = yaml.safe_load(_chart_file("Chart.yaml").read_text())["appVersion"]
+    assert image["jupyterhub"].split(".")[0] == hub["jupyterhub"].split(".")[0] == \
+        str(app_version).split(".")[0] == "5"
     course = _pins(REPO / "requirements.txt")
     assert course["jupyterhub-idle-culler"] == hub["jupyterhub-idle-culler"]
     for name, version in image.items():  # the course's tested versions, jupyterhub aside

@@ -142,7 +142,7 @@ FORGERIES = {  # student -> lines added to the placeholder answer: each must sco
                        f"s = u.spec_from_file_location('h', {str(HIDDEN_DIR / FIRST)!r} + '.py')\n"
                        "h = u.module_from_spec(s); s.loader.exec_module(h)\n"
                        "count_parameters = lambda *sizes: h.model_count(sizes)",
-    "forge_builtins": "import builtins\nbuiltins.isinstance = lambda *a: True",
+    "forge_builtins": "import builtins\nbuiltins.round = lambda *a, **k: 0",
     "forge_modules": "import sys, types\n"
                      "sys.modules['lstm_helpers.checks'] = types.SimpleNamespace()",
     "forge_cases": "import lstm_helpers.checks.ex1_parameter_count as m\nm.CASES.clear()",

@@ -13,6 +13,8 @@ An argument that an answer cell defines (``count_parameters``) is the student's 
 other argument (a model, batches) is taken from a namespace in which only locked cells ran,
 before any student code: the cells that make those names (a backward slice over the names the
 cells store and load), so that no answer cell can rebind or change what a check is handed.
+With the answers, the grader runs only the locked cells they use (the same slice): the
+demonstrations and the baseline runs of a notebook decide nothing.
 
 Pure standard library and no state: the grader process reads its plan before student code.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import re
+import symtable
 from dataclasses import dataclass, field
 
 CHECK_PREFIX = "check_"
@@ -41,9 +44,25 @@ class Plan:
     calls: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)  # grade id ->
     #                                                   [(check name, argument names)]
     trusted: list[int] = field(default_factory=list)  # locked cells run before student code
+    feeding: list[int] = field(default_factory=list)  # locked cells the answer cells need
+
+    def use_answers(self, sources: dict[str, str]) -> None:
+        """Put a submission's answer cells (``{grade id: source}``) in, and choose the locked
+        cells to run with them: those that make what these answers read (their imports, the
+        tensors they slice), not the demonstrations."""
+        used = set()
+        for cell in self.cells:
+            if cell["kind"] == "answer":
+                cell["source"] = sources.get(cell["grade_id"], "")
+                try:
+                    used |= global_names(cell["source"])
+                except SyntaxError:
+                    pass  # it fails in the grader as in the notebook
+        self.feeding = locked_slice(self.cells, used - set(self.answers))
 
     def as_job(self) -> dict:
         return {"cells": self.cells, "answers": self.answers, "trusted": self.trusted,
+                "feeding": self.feeding,
                 "calls": {grade_id: [[name, args] for name, args in calls]
                           for grade_id, calls in self.calls.items()}}
 
@@ -86,6 +105,20 @@ def loaded_names(tree: ast.AST) -> set[str]:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
+def global_names(source: str) -> set[str]:
+    """The names a cell reads from the notebook's namespace: at its top level, and inside its
+    functions and classes those that are not their own (parameters and locals are not)."""
+    names: set[str] = set()
+    tables = [symtable.symtable(python_of(source), "cell", "exec")]
+    while tables:
+        table = tables.pop()
+        for symbol in table.get_symbols():
+            if symbol.is_referenced() and (table.get_type() == "module" or symbol.is_global()):
+                names.add(symbol.get_name())
+        tables.extend(table.get_children())
+    return names
+
+
 def check_calls(source: str, where: str) -> list[tuple[str, list[str]]]:
     """``[(check name, argument names)]`` of a check cell.
 
@@ -111,6 +144,22 @@ def check_calls(source: str, where: str) -> list[tuple[str, list[str]]]:
     return calls
 
 
+def locked_slice(cells: list[dict], wanted: set[str], avoid: set[str] = frozenset()
+                 ) -> list[int]:
+    """Indices of the locked cells that make ``wanted`` (and what those cells use in turn),
+    leaving out any cell that loads a name in ``avoid``."""
+    chosen, wanted = [], set(wanted)
+    for index in reversed(range(len(cells))):
+        if cells[index]["kind"] != "locked":
+            continue
+        tree = _parse(cells[index]["source"], f"cell {index + 1}")
+        stores, loads = stored_names(tree), loaded_names(tree)
+        if stores & wanted and not loads & avoid:
+            chosen.append(index)
+            wanted = (wanted - stores) | loads
+    return sorted(chosen)
+
+
 def trusted_slice(cells: list[dict], answers: set[str], needed: set[str],
                   name: str = "notebook") -> list[int]:
     """Indices of the locked cells that make ``needed`` without touching an answer.
@@ -118,21 +167,13 @@ def trusted_slice(cells: list[dict], answers: set[str], needed: set[str],
     Raises:
         PlanError: a needed name that only a cell using an answer (or no cell) makes.
     """
-    chosen, wanted = [], set(needed)
-    for index in reversed(range(len(cells))):
-        if cells[index]["kind"] != "locked":
-            continue
-        tree = _parse(cells[index]["source"], f"cell {index + 1}")
-        stores, loads = stored_names(tree), loaded_names(tree)
-        if stores & wanted and not loads & answers:
-            chosen.append(index)
-            wanted = (wanted - stores) | loads
-    missing = sorted(name for name in needed if not any(
-        name in stored_names(_parse(cells[i]["source"], "")) for i in chosen))
+    chosen = locked_slice(cells, needed, answers)
+    made = set().union(*(stored_names(_parse(cells[i]["source"], "")) for i in chosen))
+    missing = sorted(needed - made)
     if missing:
-        raise PlanError(f"{name}: the checks are handed {', '.join(missing)}, which no locked cell "
-                        f"makes without using an answer: make it in a locked cell above")
-    return sorted(chosen)
+        raise PlanError(f"{name}: the checks are handed {', '.join(missing)}, which no locked "
+                        f"cell makes without using an answer: make it in a locked cell above")
+    return chosen
 
 
 def grade_id_of(cell) -> str | None:
@@ -160,6 +201,8 @@ def build_plan(notebook, name: str = "notebook") -> Plan:
         elif kind == "check":
             plan.calls[meta["grade_id"]] = check_calls(cell["source"], where)
     plan.answers = sorted(answers)
+    plan.use_answers({cell["grade_id"]: cell["source"] for cell in plan.cells
+                      if cell["kind"] == "answer"})  # the solutions, until a submission's
     needed = {arg for calls in plan.calls.values() for _, args in calls for arg in args}
     plan.trusted = trusted_slice(plan.cells, answers, needed - answers, name)
     return plan

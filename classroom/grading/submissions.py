@@ -26,6 +26,7 @@ import shutil
 from pathlib import Path
 
 from nbformat.notebooknode import NotebookNode
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
 
 from .attention import flag
@@ -75,15 +76,31 @@ def released_source(source_cell) -> str:
     return cell.source
 
 
-class HonestOverwriteCells(OverwriteCells):
-    """nbgrader's OverwriteCells, naming the student in every report, and quiet about an
-    untouched locked cell whose source version carries hidden tests."""
+DELETED = "# Deleted from the submission, put back by the grader: this part scores 0.\n"
 
-    add_missing_cells = True  # a deleted check cell comes back, and scores 0 (verdicts.py)
+
+class HonestOverwriteCells(OverwriteCells):
+    """nbgrader's OverwriteCells, naming the student in every report, quiet about an untouched
+    locked cell whose source version carries hidden tests, and putting a deleted check cell
+    back (at the end, marked: :mod:`.verdicts` scores it 0). nbgrader's own
+    ``add_missing_cells`` fails when the cell before the deleted one is not a graded cell."""
 
     def preprocess(self, nb, resources):
         self._where = _where(resources)
-        return super().preprocess(nb, resources)
+        nb, resources = super().preprocess(nb, resources)
+        with Gradebook(self.db_url) as gradebook:
+            notebook = gradebook.find_notebook(self.notebook_id, self.assignment_id)
+            present = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+            for graded in notebook.grade_cells:
+                if graded.name in present:
+                    continue
+                source = gradebook.find_source_cell(graded.name, self.notebook_id,
+                                                    self.assignment_id)
+                cell = self.missing_cell_transform(source, graded.max_score)
+                cell.source = DELETED + "".join(f"# {line}\n" for line in
+                                                source.source.splitlines())
+                nb.cells.append(cell)
+        return nb, resources
 
     def report_change(self, name, attr, old, new) -> None:
         what = {"cell_type": f"the cell {name} was turned from {old} into {new}: restored "
@@ -133,6 +150,7 @@ def find_renamed_notebook(assignment: str, student: str, notebooks: list[str]) -
     if not notebooks:
         return
     folder = Path(notebooks[0]).parent
+    student = folder.parent.name  # nbgrader passes "*" when it grades every student
     root = folder.parents[2]  # <course>/submitted/<student>/<assignment>/<notebook>
     expected = sorted(path.name for path in (root / "source" / assignment).glob("*.ipynb"))
     present = {Path(path).name for path in notebooks}

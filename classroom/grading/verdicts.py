@@ -22,7 +22,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from traitlets import Integer
 from .attention import flag, suspicious_lines
 from .confinement import grader_identity, private_home, remove_home, unconfined_warning
 from .plan import PlanError, build_plan
+from .submissions import DELETED
 from .worker import VERDICT_PREFIX
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,9 +98,7 @@ class GraderVerdicts(NbGraderPreprocessor):
         answers = submission_answers(nb)
         for line in suspicious_lines(answers):
             flag(self.log, where, line)
-        for cell in plan.cells:
-            if cell["kind"] == "answer":
-                cell["source"] = answers.get(cell["grade_id"], "")
+        plan.use_answers(answers)
         parts, notes = self._ask_grader(plan, notebook_id)
         for note in notes:
             flag(self.log, where, note)
@@ -140,7 +138,7 @@ class GraderVerdicts(NbGraderPreprocessor):
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if not meta.get("grade") or cell.cell_type != "code":
                 continue
-            if re.match(r"# This cell \(id:.*\) was missing", cell.source):
+            if cell.source.startswith(DELETED):
                 ok, text = False, ("This check cell was deleted from the submission: it "
                                    "scores 0.")
                 flag(self.log, where, f"the check cell {meta['grade_id']} was deleted: that "

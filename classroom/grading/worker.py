@@ -15,11 +15,11 @@ trusts):
    what would let it reach the grader (frames, the garbage collector, ctypes, threads,
    processes, the grader-only files, new audit hooks, code objects);
 4. run the locked cells that make the checks' other arguments, in a namespace of their own;
-5. run the notebook in order, locked cells from the source and answer cells from the
-   submission; at each check cell call the captured checks, answers from the notebook's
-   namespace, everything else from the locked one. After every answer cell and every check
-   call, compare everything with the originals: a change (or a refused attempt) scores 0 for
-   that part and every later one, and names what changed;
+5. run the notebook in order, the locked cells the answers use from the source and the
+   answer cells from the submission; at each check cell call the captured checks, answers
+   from the notebook's namespace, everything else from the locked one. After every answer
+   cell and every check call, compare everything with the originals: a change (or a refused
+   attempt) scores 0 for that part and every later one, and names what changed;
 6. write the verdict as one line, ``GRADER-VERDICT <repr>``, whose first field is the nonce:
    a line printed by student code cannot carry it, and a process that ends before the verdict
    scores 0 (the parent, :mod:`.verdicts`, decides that).
@@ -138,9 +138,11 @@ def main() -> None:  # noqa: C901 (one function on purpose: its locals are the g
             spoiled.append(after)
             notes.extend(f"{after}: {what}" for what in found[:8])
 
+    feeding = set(job["feeding"])
     for index, cell in enumerate(cells):
         if cell["kind"] == "locked":
-            run(cell["source"], f"<locked cell {index + 1}>", namespace)
+            if index in feeding:  # what the answers use; demonstrations decide nothing
+                run(cell["source"], f"<locked cell {index + 1}>", namespace)
         elif cell["kind"] == "answer":
             run(cell["source"], STUDENT_FILE.format(cell["grade_id"]), namespace)
             verify(f"answer cell {cell['grade_id']}")
