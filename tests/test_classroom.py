@@ -116,6 +116,12 @@ def test_the_one_machine_config_spawns_local_users_in_the_course_environment(mon
     assert "TQDM_DISABLE" not in environment  # progress bars on for students
     assert config.ConfigurableHTTPProxy.command == [str(PROXY)]
     assert callable(config.Spawner.pre_spawn_hook)
+    culler = next(s for s in config.JupyterHub.services if s["name"] == "idle-culler")
+    assert culler["command"][1:] == ["-m", "jupyterhub_idle_culler", "--timeout=3600",
+                                     "--cull-every=300"]
+    assert environment["JUPYTERHUB_ACTIVITY_INTERVAL"] == "300"
+    role = next(r for r in config.JupyterHub.load_roles if r["name"] == "idle-culler")
+    assert "delete:servers" in role["scopes"] and role["services"] == ["idle-culler"]
 
 
 def test_the_kubernetes_values_do_the_same():

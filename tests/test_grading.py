@@ -376,7 +376,7 @@ def test_every_forgery_is_named_in_the_teachers_list(graded):
              "forge_switch": "feedback.grading was changed",
              "forge_passed": "Feedback.passed was changed",
              "forge_reference": "refused to the answer: open",
-             "forge_builtins": "the comparison with the originals failed",
+             "forge_builtins": "builtins.round was replaced",
              "forge_modules": "sys.modules['lstm_helpers.checks'] was replaced",
              "forge_cases": "ex1_parameter_count.CASES was changed",
              "forge_hook": "sys.excepthook was changed",

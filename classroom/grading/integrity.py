@@ -82,7 +82,8 @@ def _capture(watched_variable: str):
         own = name.split(".")[0] in OWN
         namespace = vars(module)
         tables = name.startswith(TABLES_OF)
-        kept = {key: (value, repr(value) if tables and isinstance(value, TABLES) else None)
+        kept = {key: (value, repr(value) if tables and isinstance(value, TABLES)
+                      and key != "__builtins__" else None)  # builtins: compared below
                 for key, value in namespace.items()
                 if own or isinstance(value, CALLABLE_KINDS)}
         modules[name] = (module, own, kept, frozenset(namespace))
