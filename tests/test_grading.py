@@ -149,8 +149,11 @@ FORGERIES = {  # student -> lines added to the placeholder answer: each must sco
     "forge_hook": "import sys\nsys.excepthook = lambda *a: None",
     "forge_environment": "import os\nos.environ.pop('NBGRADER_EXECUTION', None)",
     "forge_frames": "import sys\ncaller = sys._getframe(1)",
-    "forge_verdict": f"print({VERDICT_PREFIX!r} + \"('x', (('check_parameter_count', True, "
-                     f"'Correct'),), ())\")\nimport os\nos._exit(0)",
+    # aimed at the grader (its answers print into a buffer): a verdict line, then an exit
+    "forge_verdict": "import io, os, sys\nif isinstance(sys.stdout, io.StringIO):\n"
+                     f"    os.write(1, b'\\n' + {VERDICT_PREFIX!r}.encode() + "
+                     "b\"('x', (('check_parameter_count', True, 'Correct'),), ())\\n\")\n"
+                     "    os._exit(0)",
 }
 CONFINED = "confined"  # tries to write the gradebook and read another student's notebook
 MALFORMED = {"duplicate": 1, "markdown": 1, "deleted_check": 0, "edited_lock": 1,
