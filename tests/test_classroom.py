@@ -10,6 +10,13 @@ exercise opens, its cells run in a kernel the server started (REST and websocket
 the proxy), and its first check prints "Not done yet"; one user cannot read the other's
 files. Everything it starts it stops, also when it fails: servers, hub, proxy, users.
 
+A second hub, its idle culler's documented settings shortened (a 40-second timeout), stops an
+idle server within twice the timeout and spares, for three times the timeout, a server whose
+kernel trains with the course's progress bar while no browser is connected. The Kubernetes
+values are validated, merged over the chart's defaults, against Zero to JupyterHub 4.4.0's
+schema (../shared/z2jh-4.4.0; the test fails without it), and the image's requirements are
+checked against the chart's hub and resolved by ``pip install --dry-run``.
+
 The students' servers run the course's Python as the students. When that Python lives
 where other users cannot reach (pyenv's in root's home, here and in CI), the test lets them
 through for its duration: search permission (``o+x``, no listing) on the directories in the
