@@ -11,7 +11,7 @@ STUDENT_FLAGS := $(if $(FORCE),--force)
 WITH_VENV := PATH="$(CURDIR)/$(BIN):$$PATH"
 
 .PHONY: help course test check lint install lab site serve bench student clean \
-	assignments grades classroom-proxy hub site-mermaid notebook-setup
+	assignments autograde grades classroom-proxy hub site-mermaid notebook-setup
 
 help:  ## list the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,6 +68,9 @@ student: $(VENV)/.installed  ## write the student exercise notebooks (solutions 
 
 assignments: $(VENV)/.installed  ## nbgrader: source/ from the exercises + generate_assignment (EX=name)
 	$(WITH_VENV) $(BIN)/python -m classroom.assignments $(EX)
+
+autograde: $(VENV)/.installed  ## nbgrader autograde EX=name, every student, then who needs attention
+	$(WITH_VENV) $(BIN)/python -m classroom.autograde $(EX)
 
 grades: $(VENV)/.installed  ## nbgrader: export every grade to build/grading/grades.csv
 	$(WITH_VENV) $(BIN)/nbgrader export --to $(or $(LSTM_GRADING_ROOT),build/grading)/grades.csv

@@ -9,6 +9,12 @@ root reads them (see docs/teachers.md for the teacher's commands).
   submission folders, where a relative ./data would find nothing).
 * Solutions are replaced by the course's placeholders (classroom/placeholders.py), so the
   release is exactly the student notebook of notebooks/exercises/student/.
+* Scores are decided on the grader's side (classroom/grading/): after nbgrader's kernel ran
+  the submission, a fresh grader process runs the answers against the checks and the
+  grader-only cases, and its verdict replaces the graded cells' outputs before nbgrader
+  records the scores. Both run student code as the grader user (LSTM_GRADER_USER, default
+  nobody), which needs root (LSTM_GRADING_UNCONFINED=1 to run it as yourself). A malformed
+  submission is graded with the others and named in the log (classroom/grading/submissions.py).
 """
 
 import os
@@ -18,6 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))  # classroom/ is found from the repository root
 
+from classroom.grading.pipeline import autograde_preprocessors, sanitize_preprocessors  # noqa: E402
+from classroom.grading.submissions import before_each_submission  # noqa: E402
 from classroom.placeholders import generate_assignment_preprocessors  # noqa: E402
 
 c = get_config()  # noqa: F821 (defined by the traitlets loader that reads this file)
@@ -31,6 +39,13 @@ c.Exchange.root = os.environ.get("LSTM_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
 # Solutions out, placeholders in: nbgrader's own pipeline with one step swapped.
 c.GenerateAssignment.preprocessors = generate_assignment_preprocessors()
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\n..."}
+
+# Grades decided on the grader's side; malformed submissions named, never fatal.
+c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
+c.Autograde.pre_convert_hook = before_each_submission
+c.Execute.kernel_manager_class = "classroom.grading.kernel.ConfinedKernelManager"
+c.GraderVerdicts.timeout = 900  # one notebook in the grader process (exercise 7 trains)
 
 # Per cell. The longest cells, exercise 7's baseline and check, each train Model C for 200
 # iterations: about 10 s on an idle 2-core CPU (the whole notebook, 20 to 30 s). On a

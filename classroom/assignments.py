@@ -12,7 +12,9 @@ cells get nbgrader's metadata from what they hold (the markers are in classroom/
 
 * a code cell with a solution block is an answer cell (nbgrader: "autograded answer");
 * a code cell that calls ``.require()`` on a check is an autograded test cell worth
-  ``POINTS_PER_CHECK`` point, locked; its hidden tests are removed from the release;
+  ``POINTS_PER_CHECK`` point, locked. It holds check calls only: the grader
+  (classroom/grading/) calls them, and the exercise's grader-only ``hidden_check_*`` after
+  them, in a process of its own; hidden tests live there, not in the notebook;
 * every other cell, text or code (imports, data, demonstrations), is read-only.
 
 The notebook metadata is what JupyterLab writes: the kernelspec, and the ``language_info``
@@ -36,6 +38,7 @@ import nbformat
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from .grading.plan import PlanError, build_plan
 from .markers import (
     ANY_MARKER,
     SolutionMarkerError,
@@ -102,8 +105,9 @@ def source_notebook(source: Path) -> nbformat.NotebookNode:
     """nbgrader's source version of one instructor notebook, read from its ``.py``.
 
     Raises:
-        SolutionMarkerError: a malformed block, hidden tests outside a check cell, a check
-            called without ``.require()``, two cells with the same grade id, or no solution
+        SolutionMarkerError: a malformed block, hidden tests in the notebook, a check called
+            without ``.require()``, a check cell holding anything but check calls, a check
+            argument no locked cell makes, two cells with the same grade id, or no solution
             block at all.
         FileNotFoundError: the instructor ``.ipynb`` was never executed (see language_info).
     """
@@ -126,9 +130,12 @@ def source_notebook(source: Path) -> nbformat.NotebookNode:
             if blocks and (is_test or hidden):
                 raise SolutionMarkerError(f"{where}: a cell is either an answer (solution "
                                           f"block) or a check (.require()), not both")
-            if hidden and not is_test:
-                raise SolutionMarkerError(f"{where}: hidden tests belong in a check cell, one "
-                                          f"that calls checks.check_...(...).require()")
+            if hidden:
+                raise SolutionMarkerError(
+                    f"{where}: hidden tests are not written in the notebook: put them in "
+                    f"classroom/grading/hidden-checks/{source.stem}.py as hidden_check_NAME, "
+                    f"which the grader calls after checks.check_NAME with the same "
+                    f"arguments (docs/exercises/index.md, 'Adding an exercise')")
             if called and not is_test:
                 raise SolutionMarkerError(f"{where}: checks.{called[0]}(...) is called without "
                                           f".require(), so nbgrader could not grade it; write "
@@ -159,6 +166,10 @@ def source_notebook(source: Path) -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": language_info(source)}
     nbformat.validate(notebook)
+    try:
+        build_plan(notebook, source.name)  # the grader can run it: refused now, not at grading
+    except PlanError as error:
+        raise SolutionMarkerError(str(error)) from error
     return notebook
 
 

@@ -22,6 +22,11 @@ pulls the course into ``~/<repository name>`` and opens an exercise. Home folder
 private (mode 700) before a server starts, so no student reads another's work. Progress
 bars stay on in the students' kernels (TQDM_DISABLE is not passed on).
 
+Idle servers are stopped by jupyterhub-idle-culler, a hub service (the end of this file):
+after ``LSTM_CULL_TIMEOUT`` seconds without activity (default 3600), checked every
+``LSTM_CULL_EVERY`` seconds (300); servers report activity every ``LSTM_ACTIVITY_INTERVAL``
+seconds (300). A culled student keeps every file in their home and loses the running kernels.
+
 Everything here can be changed through the environment of the hub process, listed below,
 or by a config file that loads this one: ``load_subconfig("classroom/jupyterhub_config.py")``.
 """
@@ -37,6 +42,12 @@ STATE = Path(os.environ.get("LSTM_HUB_STATE", "/srv/lstm-course/hub"))  # databa
 DATA = os.environ.get("LSTM_COURSE_DATA", "/srv/lstm-course/data")  # read-only MNIST root
 GROUP = os.environ.get("LSTM_COURSE_GROUP", "lstm-students")
 ADMINS = set(filter(None, os.environ.get("LSTM_COURSE_ADMINS", "").split(",")))
+# Idle culling (docs/teachers.md, "Idle servers"): a server with no activity for CULL_TIMEOUT
+# seconds is stopped, checked every CULL_EVERY seconds; each server reports its activity to
+# the hub every ACTIVITY_INTERVAL seconds.
+CULL_TIMEOUT = int(os.environ.get("LSTM_CULL_TIMEOUT", "3600"))
+CULL_EVERY = int(os.environ.get("LSTM_CULL_EVERY", "300"))
+ACTIVITY_INTERVAL = int(os.environ.get("LSTM_ACTIVITY_INTERVAL", "300"))
 
 c = get_config()  # noqa: F821 (defined by the traitlets loader that reads this file)
 
@@ -62,6 +73,7 @@ c.Spawner.environment = {
     "LSTM_HELPERS_DATA": DATA,  # one shared copy of MNIST, read-only for students
     # The kernel starts in the notebook's folder: Jupyter finds the course's kernel first.
     "PATH": os.pathsep.join([str(VENV_BIN), "/usr/local/bin", "/usr/bin", "/bin"]),
+    "JUPYTERHUB_ACTIVITY_INTERVAL": str(ACTIVITY_INTERVAL),  # how often it tells the hub
 }
 c.Spawner.mem_limit = os.environ.get("LSTM_STUDENT_MEMORY", "4G")  # honoured by some spawners
 c.Spawner.start_timeout = 120  # a cold start of JupyterLab and torch on a busy machine
@@ -76,3 +88,18 @@ def _private_home(spawner) -> None:
 
 
 c.Spawner.pre_spawn_hook = _private_home
+
+
+# -- idle culling: jupyterhub-idle-culler (the version Zero to JupyterHub 4.4.0 pins) ---------
+# Activity is what the student's server reports: a browser tab talking to it, and any message
+# a kernel sends (a cell's output, the course's progress bars while a model trains). A kernel
+# that computes without printing anything shows none, and is culled like an idle one.
+c.JupyterHub.services = [{
+    "name": "idle-culler",
+    "command": [sys.executable, "-m", "jupyterhub_idle_culler",
+                f"--timeout={CULL_TIMEOUT}", f"--cull-every={CULL_EVERY}"],
+}]
+c.JupyterHub.load_roles = [{
+    "name": "idle-culler", "services": ["idle-culler"],
+    "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+}]

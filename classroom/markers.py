@@ -16,8 +16,9 @@ In a code cell of an instructor notebook (``notebooks/exercises/exN_name.py``):
 
   The student version replaces the block by ``# YOUR CODE HERE`` and the placeholder lines
   (``...`` when there are none), indented like the BEGIN marker.
-* tests only the graded version runs sit between ``### BEGIN HIDDEN TESTS`` and
-  ``### END HIDDEN TESTS`` (nbgrader's markers), in a check cell.
+* nbgrader's hidden-test markers, ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``,
+  are read only to refuse them: the course's grader-only cases live in
+  ``classroom/grading/hidden-checks/``, where no student kernel runs them.
 """
 
 from __future__ import annotations

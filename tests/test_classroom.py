@@ -10,6 +10,13 @@ exercise opens, its cells run in a kernel the server started (REST and websocket
 the proxy), and its first check prints "Not done yet"; one user cannot read the other's
 files. Everything it starts it stops, also when it fails: servers, hub, proxy, users.
 
+A second hub, its idle culler's documented settings shortened (a 40-second timeout), stops an
+idle server within twice the timeout and spares, for three times the timeout, a server whose
+kernel trains with the course's progress bar while no browser is connected. The Kubernetes
+values are validated, merged over the chart's defaults, against Zero to JupyterHub 4.4.0's
+schema (../shared/z2jh-4.4.0; the test fails without it), and the image's requirements are
+checked against the chart's hub and resolved by ``pip install --dry-run``.
+
 The students' servers run the course's Python as the students. When that Python lives
 where other users cannot reach (pyenv's in root's home, here and in CI), the test lets them
 through for its duration: search permission (``o+x``, no listing) on the directories in the
@@ -31,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -39,6 +47,7 @@ import requests
 import websocket
 import yaml
 from traitlets.config.loader import PyFileConfigLoader
+from unprivileged import blocked_directories
 
 import lstm_helpers as lh
 from classroom.gitpuller_link import gitpuller_link, target_folder
@@ -114,6 +123,12 @@ def test_the_one_machine_config_spawns_local_users_in_the_course_environment(mon
     assert "TQDM_DISABLE" not in environment  # progress bars on for students
     assert config.ConfigurableHTTPProxy.command == [str(PROXY)]
     assert callable(config.Spawner.pre_spawn_hook)
+    culler = next(s for s in config.JupyterHub.services if s["name"] == "idle-culler")
+    assert culler["command"][1:] == ["-m", "jupyterhub_idle_culler", "--timeout=3600",
+                                     "--cull-every=300"]
+    assert environment["JUPYTERHUB_ACTIVITY_INTERVAL"] == "300"
+    role = next(r for r in config.JupyterHub.load_roles if r["name"] == "idle-culler")
+    assert "delete:servers" in role["scopes"] and role["services"] == ["idle-culler"]
 
 
 def test_the_kubernetes_values_do_the_same():
@@ -127,6 +142,109 @@ def test_the_kubernetes_values_do_the_same():
     assert volumes["mnist"]["persistentVolumeClaim"]["readOnly"]
     assert single["memory"]["limit"] and single["cpu"]["limit"]
     assert "TQDM_DISABLE" not in single["extraEnv"]
+
+
+# The chart's own files (Zero to JupyterHub 4.4.0), beside the clone: ../shared/z2jh-4.4.0.
+CHART = REPO.parent / "shared" / "z2jh-4.4.0"
+
+
+def _chart_file(name: str) -> Path:
+    path = CHART / name
+    assert path.is_file(), (f"{path} is missing: the Kubernetes values are checked against "
+                            f"Zero to JupyterHub 4.4.0's own files (see {CHART}/README.md)")
+    return path
+
+
+def _merged(defaults: dict, values: dict) -> dict:
+    """Helm's merge of a values file over the chart's defaults: maps merge, the rest replaces."""
+    merged = dict(defaults)
+    for key, value in values.items():
+        merged[key] = (_merged(defaults[key], value) if isinstance(value, dict)
+                       and isinstance(defaults.get(key), dict) else value)
+    return merged
+
+
+def _schema_errors(values: dict) -> list[str]:
+    import jsonschema
+
+    schema = yaml.safe_load(_chart_file("values.schema.yaml").read_text())
+    defaults = yaml.safe_load(_chart_file("values.yaml").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{'.'.join(map(str, error.absolute_path))}: {error.message}"
+            for error in validator.iter_errors(_merged(defaults, values))]
+
+
+def test_the_kubernetes_values_validate_against_the_charts_schema():
+    values = yaml.safe_load((CLASSROOM / "z2jh-values.yaml").read_text())
+    assert _schema_errors(values) == []
+    assert "--version 4.4.0" in (CLASSROOM / "z2jh-values.yaml").read_text()
+
+
+def test_the_schema_catches_a_nested_misspelling():
+    values = yaml.safe_load((CLASSROOM / "z2jh-values.yaml").read_text())
+    values["singleuser"]["storage"]["capcity"] = values["singleuser"]["storage"].pop("capacity")
+    errors = _schema_errors(values)
+    assert any("capcity" in error and error.startswith("singleuser.storage") for error in errors)
+    values = yaml.safe_load((CLASSROOM / "z2jh-values.yaml").read_text())
+    values["hub"]["config"]["JupyterHubb"] = {}  # hub.config is open: the docs say so
+    assert _schema_errors(values) == []
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"{path.name}: {line!r} is not pinned with =="
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def test_the_image_runs_the_user_side_of_the_charts_jupyterhub():
+    image = _pins(CLASSROOM / "image-requirements.txt")
+    hub = {name: version for name, version in _pins_loose(_chart_file(
+        "hub-image-requirements.txt")).items()}
+    app_version = yaml.safe_load(_chart_file("Chart.yaml").read_text())["appVersion"]
+    assert image["jupyterhub"].split(".")[0] == hub["jupyterhub"].split(".")[0] == \
+        str(app_version).split(".")[0] == "5"
+    course = _pins(REPO / "requirements.txt")
+    assert course["jupyterhub-idle-culler"] == hub["jupyterhub-idle-culler"]
+    for name, version in image.items():  # the course's tested versions, jupyterhub aside
+        if name != "jupyterhub":
+            assert course.get(name) == version, name
+    dockerfile = [line.strip() for line in (CLASSROOM / "Dockerfile").read_text().splitlines()
+                  if line.strip() and not line.startswith("#")]
+    base = next(line for line in dockerfile if line.startswith("FROM ")).split()[1]
+    assert ":" in base and not base.endswith(":latest")
+    assert any("classroom/image-requirements.txt" in line for line in dockerfile)
+    assert any("pip install" in line and "-r /tmp/image-requirements.txt" in line
+               for line in dockerfile)
+    assert any("--no-deps /opt/lstm-course" in line for line in dockerfile)
+    assert "USER 1000" in dockerfile and 'CMD ["jupyterhub-singleuser"]' in dockerfile
+
+
+def _pins_loose(path: Path) -> dict[str, str]:
+    """``name==version`` lines of a pip-compile output (comments and hashes skipped)."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            name, _, version = line.split("#")[0].strip().partition("==")
+            pins[name.lower()] = version.split()[0].rstrip("\\").strip()
+    return pins
+
+
+@pytest.mark.slow
+def test_the_image_requirements_resolve(tmp_path):
+    report = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+         "--report", str(report), "-r", str(CLASSROOM / "image-requirements.txt")],
+        capture_output=True, text=True, check=False, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    resolved = {item["metadata"]["name"].lower(): item["metadata"]["version"]
+                for item in json.loads(report.read_text())["install"]}
+    assert resolved["jupyterhub"] == "5.5.0" and resolved["torch"] == "2.14.1"
 
 
 def test_the_proxy_is_pinned_in_the_lock_file():
@@ -149,17 +267,6 @@ def _run(*command: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(list(command), capture_output=True, text=True, check=True, **kwargs)
 
 
-def _blocked_directories(paths: list[Path]) -> list[Path]:
-    """Directories on the way to ``paths`` that other users may not enter (no o+x)."""
-    blocked = []
-    for path in paths:
-        for folder in [*reversed(path.resolve().parents), path.resolve()]:
-            if folder.is_dir() and not folder.stat().st_mode & stat.S_IXOTH \
-                    and folder not in blocked:
-                blocked.append(folder)
-    return blocked
-
-
 class Kernel:
     """A kernel's websocket (through the hub's proxy), speaking the Jupyter protocol."""
 
@@ -170,6 +277,10 @@ class Kernel:
                                               timeout=CELL_S)
 
     def execute(self, code: str) -> dict:
+        return self._wait(self.send(code))
+
+    def send(self, code: str) -> str:
+        """Ask the kernel to run ``code``; return at once (the message id)."""
         msg_id = uuid.uuid4().hex
         self.ws.send(json.dumps({
             "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": self.session,
@@ -178,6 +289,9 @@ class Kernel:
             "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
             "content": {"code": code, "silent": False, "store_history": True,
                         "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
+        return msg_id
+
+    def _wait(self, msg_id: str) -> dict:
         result = {"stdout": "", "stderr": "", "errors": [], "reply": None}
         idle = False
         while result["reply"] is None or not idle:
@@ -205,8 +319,9 @@ class Kernel:
 class Hub:
     """Two test users, a bare git repository of the course, and JupyterHub serving them."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, environment: dict[str, str] | None = None):
         self.base, self.token = base, secrets.token_hex(24)
+        self.overrides = dict(environment or {})  # documented settings of the hub's config
         tag = secrets.token_hex(3)
         self.users = [f"lstmhub{tag}a", f"lstmhub{tag}b"]
         self.created_users: list[str] = []
@@ -227,7 +342,7 @@ class Hub:
             self.created_users.append(name)
 
     def let_users_reach(self, paths: list[Path]) -> None:
-        for folder in _blocked_directories(paths):
+        for folder in blocked_directories(paths):
             self.modes[folder] = stat.S_IMODE(folder.stat().st_mode)
             folder.chmod(self.modes[folder] | stat.S_IXOTH)
 
@@ -267,9 +382,9 @@ c.Spawner.ip = "127.0.0.1"
 c.JupyterHub.authenticator_class = "dummy"  # this test only; a class logs in with PAM
 c.Authenticator.allowed_users = {set(self.users)!r}
 c.LocalAuthenticator.allowed_groups = set()
-c.JupyterHub.services = [{{"name": "lstm-hub-test", "api_token": {self.token!r}}}]
-c.JupyterHub.load_roles = [{{"name": "lstm-hub-test", "services": ["lstm-hub-test"],
-    "scopes": ["admin:users", "admin:servers", "access:servers", "read:users", "tokens"]}}]
+c.JupyterHub.services.append({{"name": "lstm-hub-test", "api_token": {self.token!r}}})
+c.JupyterHub.load_roles.append({{"name": "lstm-hub-test", "services": ["lstm-hub-test"],
+    "scopes": ["admin:users", "admin:servers", "access:servers", "read:users", "tokens"]}})
 c.Spawner.environment.update({{
     "LSTM_HELPERS_DATA": {str(self.data)!r},
     "PYTHONPATH": {str(REPO)!r},  # this checkout's lstm_helpers (the venv may point elsewhere)
@@ -277,7 +392,8 @@ c.Spawner.environment.update({{
 }})
 """)
         environment = {key: value for key, value in os.environ.items()
-                       if not key.startswith(("JUPYTER", "JPY_"))}
+                       if not key.startswith(("JUPYTER", "JPY_", "LSTM_CULL", "LSTM_ACTIVITY"))}
+        environment.update(self.overrides)
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
             [str(Path(sys.executable).with_name("jupyterhub")), "-f", str(config)],
@@ -372,8 +488,10 @@ c.Spawner.environment.update({{
                 pass
 
 
-@pytest.fixture(scope="module")
-def hub():
+@contextmanager
+def _serving(environment: dict[str, str] | None = None):
+    """A hub from the course's configuration (``environment``: documented settings), two
+    test users whose servers run, the course in a local repository; all stopped after."""
     if os.geteuid() != 0:
         pytest.skip("the hub test creates two local users and spawns servers as them: run it "
                     "as root (CI does)")
@@ -384,7 +502,7 @@ def hub():
                     "(npm ci in classroom/); .ci/run does")
     base = Path(tempfile.mkdtemp(prefix="lstm-hub-", dir="/tmp"))
     base.chmod(0o755)
-    running = Hub(base)
+    running = Hub(base, environment)
     try:
         running.make_users()
         running.let_users_reach([Path(sys.executable), Path(sys.prefix), REPO, running.data])
@@ -398,6 +516,12 @@ def hub():
     finally:
         running.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def hub():
+    with _serving() as running:
+        yield running
 
 
 def _user_url(hub: Hub, name: str) -> str:
@@ -503,3 +627,49 @@ def test_one_student_cannot_read_the_others_files(hub):
                                 allow_redirects=False) for name in (reader, owner))
     assert mine.status_code == 200
     assert other.status_code in (403, 404), other.status_code
+
+
+# ---------------------------------------------------------------------------------------------
+# Idle culling, with the documented settings shortened.
+
+CULL_TIMEOUT_S = 40
+CULLING = {"LSTM_CULL_TIMEOUT": str(CULL_TIMEOUT_S), "LSTM_CULL_EVERY": "10",
+           "LSTM_ACTIVITY_INTERVAL": "10"}
+TRAINING = """
+import torch
+from torch import nn
+import lstm_helpers as lh
+images, labels = lh.mnist_tensors(train=False)
+batches = lh.TensorBatches(images[:2000], labels[:2000], batch_size=50, shuffle=True)
+lh.set_seed(0)
+model = lh.LSTMModel(28, 8, 1, 10)
+lh.train(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), batches,
+         batches, n_iters=10**7, eval_every=10**7)
+"""
+
+
+@pytest.mark.slow
+def test_the_culler_stops_an_idle_server_and_spares_one_training_with_a_progress_bar():
+    with _serving(CULLING) as hub:
+        trainer, idle = hub.users
+        session = hub.api("POST", f"/user/{trainer}/api/sessions", expect=(201,), json={
+            "path": "train.ipynb", "type": "notebook", "name": "train",
+            "kernel": {"name": "python3"}}).json()
+        kernel = Kernel(f"ws://127.0.0.1:{hub.ports['proxy']}/user/{trainer}/api/kernels/"
+                        f"{session['kernel']['id']}/channels", hub.token)
+        kernel.send(TRAINING)
+        kernel.close()  # no browser from here on: only the kernel's own messages
+        start, culled_after = time.monotonic(), None
+        while (elapsed := time.monotonic() - start) < 3 * CULL_TIMEOUT_S + 10:
+            servers = {name: hub.api("GET", f"/hub/api/users/{name}").json()["servers"]
+                       for name in hub.users}
+            assert "" in servers[trainer], (f"the training server was culled after "
+                                            f"{elapsed:.0f} s:\n{hub.log_tail()}")
+            if culled_after is None and "" not in servers[idle]:
+                culled_after = elapsed
+            time.sleep(5)
+        assert culled_after is not None and culled_after <= 2 * CULL_TIMEOUT_S, culled_after
+        kernel_state = hub.api("GET", f"/user/{trainer}/api/kernels/"
+                                      f"{session['kernel']['id']}").json()
+        assert kernel_state["execution_state"] == "busy"  # still training
+        assert "idle-culler" in hub.log_path.read_text(errors="replace")

@@ -5,8 +5,8 @@
   a word ("Correct", "Not yet", "Not done yet");
 * ``Feedback.require()`` prints in a student's session and fails the cell when grading;
 * the loopholes the plain checks once let through are caught: by the instant check where it
-  is cheap, by the hidden tests (graded only) otherwise;
-* every instructor notebook, executed, passes all its checks, hidden ones included;
+  is cheap, by the grader-only checks (classroom/grading/hidden-checks/) otherwise;
+* every instructor notebook, executed, passes all its checks;
 * every student notebook, executed, runs to the end and all its checks say NOT_DONE;
 * the generator is idempotent, the committed student notebooks are current, and it never
   overwrites a student's work (only stale files, or with --force).
@@ -37,6 +37,7 @@ from jupytext.config import load_jupytext_config
 from torch import nn
 
 from classroom import assignments, markers
+from classroom.grading.hidden import load_hidden_checks
 from lstm_helpers import checks
 from lstm_helpers.checks import Feedback, Status
 
@@ -53,6 +54,7 @@ def _load_script(name: str):
 generator = _load_script("make_student_notebooks")
 SOURCES = generator.exercise_sources()
 STUDENT = [generator.STUDENT / f"{source.stem}.ipynb" for source in SOURCES]
+HIDDEN = {source.stem: load_hidden_checks(source.stem) for source in SOURCES}  # grader-only
 # Exercises that train models for about half a minute: marked slow, so make check skips them.
 SLOW_EXERCISES = {"ex7_slow_start"}
 
@@ -109,7 +111,7 @@ def test_every_exercise_has_its_check_module_named_like_its_notebook():
 
 
 @pytest.mark.parametrize("source", _marked(SOURCES), ids=lambda p: p.stem)
-def test_every_solution_passes_its_checks_hidden_ones_included(source):
+def test_every_solution_passes_its_checks(source):
     cells = _code_cells(jupytext.read(source))
     results, _ = _run_cells(cells)
     assert len(results) == _require_calls(cells) >= 1
@@ -141,7 +143,7 @@ def test_the_source_notebook_marks_answers_checks_and_read_only_cells():
         assert meta["locked"] == (kind != "answer")
         if kind == "check":
             assert meta["points"] == assignments.POINTS_PER_CHECK
-            assert "### BEGIN HIDDEN TESTS" in cell.source
+            assert "HIDDEN" not in cell.source  # the grader-only checks live in classroom/
     assert kinds["answer"] == ["answer-count_parameters"]
     assert kinds["check"] == ["check_parameter_count"]
     assert len(kinds["read-only"]) == len(notebook.cells) - 2
@@ -154,7 +156,11 @@ def test_the_source_notebook_marks_answers_checks_and_read_only_cells():
     ("# %%\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\n# %%\nchecks.check_x(x)\n",
      "without .require()"),
     (("# %%\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\n# %%\nprint(x)\n"
-      "### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS\n"), "belong in a check cell"),
+      "### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS\n"), "not written in the notebook"),
+    (("# %%\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\n# %%\n"
+      "checks.check_x(x).require()\nprint(x)\n"), "holds only calls"),
+    (("# %%\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\n# %%\n"
+      "checks.check_x(x, y).require()\n"), "no locked cell makes"),
     ("# %%\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "no check cell"),
     ("# %%\nx = 1\n\n# %%\nchecks.check_x(x).require()\n", "no ### BEGIN SOLUTION"),
     (("# %%\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\n# %%\nchecks.check_x(x).require()"
@@ -203,16 +209,13 @@ def test_student_notebooks_carry_jupyterlabs_metadata_and_a_fingerprint(student)
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
-def test_student_version_differs_only_where_the_solutions_and_hidden_tests_were(source):
+def test_student_version_differs_only_where_the_solutions_were(source):
     instructor = jupytext.read(source)
     student = nbformat.read(generator.STUDENT / f"{source.stem}.ipynb", as_version=4)
     assert [c.cell_type for c in student.cells] == [c.cell_type for c in instructor.cells]
     changed = 0
     for mine, theirs in zip(instructor.cells, student.cells):
         assert theirs.get("outputs", []) == []
-        if "### BEGIN HIDDEN TESTS" in mine.source:
-            assert theirs.source == _without_hidden_tests(mine.source)
-            continue
         if "### BEGIN SOLUTION" not in mine.source:
             assert theirs.source == mine.source
             continue
@@ -223,18 +226,6 @@ def test_student_version_differs_only_where_the_solutions_and_hidden_tests_were(
         solution = _solution_lines(mine.source)
         assert solution and not (solution & kept), "solution code left in the student version"
     assert changed >= 1
-
-
-def _without_hidden_tests(source: str) -> str:
-    lines, inside = [], False
-    for line in source.split("\n"):
-        if line.strip() == "### BEGIN HIDDEN TESTS":
-            inside = True
-        elif line.strip() == "### END HIDDEN TESTS":
-            inside = False
-        elif not inside:
-            lines.append(line)
-    return "\n".join(lines).rstrip("\n")
 
 
 def _solution_lines(source: str) -> set[str]:
@@ -456,7 +447,7 @@ def test_a_count_that_builds_a_model_is_refused_before_it_allocates():
         return sum(p.numel() for p in checks.ex1_parameter_count.LSTMModel(i, h, layers,
                                                                             o).parameters())
     _expect(checks.check_parameter_count(builds), Status.WRONG, "builds a model", "formula")
-    hidden = checks.ex1_parameter_count.hidden_check_parameter_count
+    hidden = HIDDEN["ex1_parameter_count"].hidden_check_parameter_count
     _expect(hidden(builds), Status.WRONG, "builds a model")
     _expect(hidden(_count), Status.PASSED, "5 further sizes")
     table = {(28, 100, 1, 10): 53010, (28, 100, 2, 10): 133810, (28, 100, 3, 10): 214610}
@@ -467,7 +458,7 @@ def test_a_count_that_builds_a_model_is_refused_before_it_allocates():
 @pytest.mark.parametrize("check, answer", [
     (checks.check_batch_first_input, lambda images: images.squeeze()),
     (checks.check_seq_first_input, lambda images: images.squeeze().permute(1, 0, 2)),
-    (checks.ex3_input_shapes.hidden_check_batch_first_input, lambda images: images.squeeze()),
+    (HIDDEN["ex3_input_shapes"].hidden_check_batch_first_input, lambda images: images.squeeze()),
 ])
 def test_squeeze_without_a_dimension_fails_on_a_batch_of_one(check, answer):
     _expect(check(answer), Status.WRONG, "(1, 1, 28, 28)", "squeeze() without a dimension")
@@ -479,23 +470,23 @@ def test_the_shape_checks_refuse_an_answer_that_changes_its_input():
 
 
 @pytest.mark.parametrize("hidden, answer", [
-    (checks.ex3_input_shapes.hidden_check_batch_first_input, lambda im: im.view(-1, 28, 28)),
-    (checks.ex3_input_shapes.hidden_check_seq_first_input,
+    (HIDDEN["ex3_input_shapes"].hidden_check_batch_first_input, lambda im: im.view(-1, 28, 28)),
+    (HIDDEN["ex3_input_shapes"].hidden_check_seq_first_input,
      lambda im: im.squeeze(1).transpose(0, 1)),
-    (checks.ex4_one_device.hidden_check_one_device, lambda *args: _prepare(*args)),
-    (checks.ex5_evaluation_loop.hidden_check_accuracy_function, lambda *args: _accuracy(*args)),
-    (checks.ex6_bidirectional.hidden_check_bidirectional, lambda *sizes: _BiLSTM(*sizes)),
+    (HIDDEN["ex4_one_device"].hidden_check_one_device, lambda *args: _prepare(*args)),
+    (HIDDEN["ex5_evaluation_loop"].hidden_check_accuracy_function, lambda *args: _accuracy(*args)),
+    (HIDDEN["ex6_bidirectional"].hidden_check_bidirectional, lambda *sizes: _BiLSTM(*sizes)),
 ])
 def test_the_hidden_tests_pass_right_answers(hidden, answer):
     _expect(hidden(answer), Status.PASSED)
 
 
 @pytest.mark.parametrize("hidden", [
-    checks.ex1_parameter_count.hidden_check_parameter_count,
-    checks.ex3_input_shapes.hidden_check_batch_first_input,
-    checks.ex4_one_device.hidden_check_one_device,
-    checks.ex5_evaluation_loop.hidden_check_accuracy_function,
-    checks.ex6_bidirectional.hidden_check_bidirectional,
+    HIDDEN["ex1_parameter_count"].hidden_check_parameter_count,
+    HIDDEN["ex3_input_shapes"].hidden_check_batch_first_input,
+    HIDDEN["ex4_one_device"].hidden_check_one_device,
+    HIDDEN["ex5_evaluation_loop"].hidden_check_accuracy_function,
+    HIDDEN["ex6_bidirectional"].hidden_check_bidirectional,
 ])
 def test_the_hidden_tests_answer_placeholders_with_not_done(hidden):
     _expect(hidden(...), Status.NOT_DONE, "placeholder")
@@ -520,14 +511,14 @@ def test_states_of_a_hard_coded_shape_pass_the_visible_check_but_not_the_hidden_
         h0 = torch.zeros(2, 6, 16, device=device)
         return model.to(device), x, (h0, torch.zeros_like(h0))
     _expect(checks.check_one_device(hard_coded), Status.PASSED)
-    _expect(checks.ex4_one_device.hidden_check_one_device(hard_coded), Status.WRONG,
+    _expect(HIDDEN["ex4_one_device"].hidden_check_one_device(hard_coded), Status.WRONG,
             "expected (3, 1, 8)", "not from constants")
 
 
 def test_a_readout_of_a_hard_coded_size_fails_the_hidden_check():
     answer = _variant(fc_in=32)
     _expect(checks.check_bidirectional(answer), Status.PASSED)
-    _expect(checks.ex6_bidirectional.hidden_check_bidirectional(answer), Status.WRONG,
+    _expect(HIDDEN["ex6_bidirectional"].hidden_check_bidirectional(answer), Status.WRONG,
             "needs 16 inputs")
 
 
@@ -954,7 +945,7 @@ def test_check_train_step_passes_every_right_order(mnist_batches):
     train_batches = mnist_batches[0]
     _expect(checks.check_train_step(_iteration("FLBSZ"), train_batches), Status.PASSED,
             "100 iterations", "this batch's gradient alone")
-    hidden = checks.ex8_training_loop.hidden_check_train_step
+    hidden = HIDDEN["ex8_training_loop"].hidden_check_train_step
     _expect(hidden(_iteration("FZLBS"), train_batches), Status.PASSED, "14 time steps")
     _expect(hidden(_with(lambda model: model.train()), train_batches), Status.PASSED)
 
@@ -983,7 +974,7 @@ def _squeezed(model, criterion, optimizer, images, labels, seq_dim, input_dim):
 ])
 def test_sizes_written_into_train_step_fail_the_hidden_check_only(mnist_batches, answer, phrase):
     _expect(checks.check_train_step(answer, mnist_batches[0]), Status.PASSED)
-    _expect(checks.ex8_training_loop.hidden_check_train_step(answer, mnist_batches[0]),
+    _expect(HIDDEN["ex8_training_loop"].hidden_check_train_step(answer, mnist_batches[0]),
             Status.WRONG, phrase)
 
 
@@ -1036,7 +1027,7 @@ def test_check_test_loss_names_each_slip(mnist_batches, answer, status, phrases)
 def test_a_test_loss_with_sizes_written_in_fails_the_hidden_check_only(mnist_batches):
     answer = _evaluation(sizes=(-1, 28, 28))
     _expect(checks.check_test_loss(answer, *mnist_batches), Status.PASSED)
-    hidden = checks.ex8_training_loop.hidden_check_test_loss
+    hidden = HIDDEN["ex8_training_loop"].hidden_check_test_loss
     _expect(hidden(answer, *mnist_batches), Status.WRONG, "seq_dim=14 and input_dim=56")
     _expect(hidden(_evaluation(), *mnist_batches), Status.PASSED, "37 images and of one")
 
@@ -1127,8 +1118,8 @@ def test_check_set_forget_bias_names_each_slip(answer, status, phrase):
 def test_one_layer_or_a_written_in_width_fails_the_hidden_check_only(slip, phrase):
     answer = _forget_bias_answer(slip)
     _expect(checks.check_set_forget_bias(answer), Status.PASSED)
-    _expect(checks.ex9_forget_gate.hidden_check_set_forget_bias(answer), Status.WRONG, phrase)
-    _expect(checks.ex9_forget_gate.hidden_check_set_forget_bias(_forget_bias_answer()),
+    _expect(HIDDEN["ex9_forget_gate"].hidden_check_set_forget_bias(answer), Status.WRONG, phrase)
+    _expect(HIDDEN["ex9_forget_gate"].hidden_check_set_forget_bias(_forget_bias_answer()),
             Status.PASSED)
 
 
@@ -1159,7 +1150,7 @@ def test_a_table_of_the_visible_answers_fails_the_hidden_check():
              for case in checks.ex9_forget_gate.VISIBLE_CASES}
     answer = lambda bias, steps: table.get((bias, steps), 0.0)  # noqa: E731
     _expect(checks.check_kept_fraction(answer), Status.PASSED)
-    _expect(checks.ex9_forget_gate.hidden_check_kept_fraction(answer), Status.WRONG,
+    _expect(HIDDEN["ex9_forget_gate"].hidden_check_kept_fraction(answer), Status.WRONG,
             "kept_fraction(2.5, 10) returned 0")
 
 
@@ -1167,5 +1158,5 @@ def test_the_forget_gate_checks_leave_the_random_state_alone():
     torch.manual_seed(123)
     state = torch.get_rng_state()
     checks.check_set_forget_bias(_forget_bias_answer())
-    checks.ex9_forget_gate.hidden_check_set_forget_bias(_forget_bias_answer())
+    HIDDEN["ex9_forget_gate"].hidden_check_set_forget_bias(_forget_bias_answer())
     assert torch.equal(torch.get_rng_state(), state)

@@ -1,13 +1,14 @@
 """Instant feedback, and grading, for the classroom exercises in ``notebooks/exercises/``.
 
 One module per exercise, named like its notebook (``ex1_parameter_count``, ...), holds that
-exercise's ``check_*`` functions (what the student runs) and its ``hidden_check_*`` functions
-(what only the graded version runs, between nbgrader's hidden-test markers). All of them
-return a :class:`Feedback` (see :mod:`.feedback`, which also holds the set-up they share).
+exercise's ``check_*`` functions: what the student runs for instant feedback. They return a
+:class:`Feedback` (see :mod:`.feedback`, which also holds the set-up they share). The further
+cases that only grading tries are not here: they belong to the course's grader
+(``classroom/grading/``), which is not part of this package, so a student's environment cannot
+import them.
 
 Every public name of every exercise module (its ``__all__``) is available here, so a notebook
-writes ``from lstm_helpers import checks`` and then ``checks.check_parameter_count(...)``;
-the hidden checks are reached through their module, ``checks.ex1_parameter_count.*``. A new
+writes ``from lstm_helpers import checks`` and then ``checks.check_parameter_count(...)``. A new
 exercise is one new module ``exN_name.py`` here, found by the loop below, and one notebook.
 The other modules are set-up the exercise modules share: :mod:`.feedback` (every check), and
 :mod:`.training_watch` (hooks that watch a training step, for exercise 8).

@@ -3,7 +3,7 @@
 The student slices the outputs of the notebook's own ``nn.LSTM``: the last time step of
 ``out`` and the top layer of ``h_n`` (batch first), then the last time step without
 ``batch_first``. Their answers are tensors computed from that LSTM, so there is nothing to
-hard-code, and the exercise has no hidden tests.
+hard-code, and the grader adds no further cases.
 """
 
 from __future__ import annotations

@@ -31,14 +31,8 @@ __all__ = ["check_batch_first_input", "check_seq_first_input"]
 
 BATCH_FIRST_TITLE = "Exercise 3 (input shape, batch_first=True)"
 SEQ_FIRST_TITLE = "Exercise 3 (input shape, batch_first=False)"
-HIDDEN_BATCH_SIZES = (1, 3, 100)  # graded only: the tutorial's 100, and odd small batches
 SQUEEZE_HINT = ("squeeze() without a dimension removes every axis of size 1, and with a "
                 "single image the batch axis is one of them; name the axis to remove.")
-
-
-def _sizes() -> str:
-    *most, last = map(str, HIDDEN_BATCH_SIZES)
-    return f"{', '.join(most)} and {last}"
 
 
 def image_batch(size: int = 7, seed: int = 0) -> torch.Tensor:
@@ -159,23 +153,3 @@ def check_seq_first_input(seq_first_input: Callable[[torch.Tensor], torch.Tensor
                          "every image. Moving an axis needs permute (or transpose); "
                          "view and reshape would only re-cut the numbers in memory "
                          "order.")
-
-
-def hidden_check_batch_first_input(batch_first_input) -> Feedback:
-    """Graded only: ``batch_first_input`` on batches of 1, 3 and 100 images (other seeds)."""
-    title = BATCH_FIRST_TITLE + ", further batches"
-    for seed, size in enumerate(HIDDEN_BATCH_SIZES, start=10):
-        problem = _batch_first_problem(batch_first_input, image_batch(size, seed), title)
-        if problem is not None:
-            return problem
-    return passed(title, f"Right on batches of {_sizes()} images too.")
-
-
-def hidden_check_seq_first_input(seq_first_input) -> Feedback:
-    """Graded only: ``seq_first_input`` on batches of 1, 3 and 100 images (other seeds)."""
-    title = SEQ_FIRST_TITLE + ", further batches"
-    for seed, size in enumerate(HIDDEN_BATCH_SIZES, start=10):
-        problem = _seq_first_problem(seq_first_input, image_batch(size, seed), title)
-        if problem is not None:
-            return problem
-    return passed(title, f"Right on batches of {_sizes()} images too.")

@@ -37,7 +37,6 @@ TITLE = "Exercise 5 (evaluation loop)"
 # (images, correctly classified, batch size, seed): 211/300 = 70.33...% in batches of 64 (the
 # last one holds 44), then 47/130 = 36.15...% in batches of 32 (the last one holds 2).
 TEST_SETS = [(300, 211, 64, 0), (130, 47, 32, 1)]
-HIDDEN_TEST_SETS = [(201, 88, 50, 2)]  # graded only: the last batch holds 1 image
 
 
 class _Probe(nn.Module):
@@ -163,11 +162,3 @@ def check_accuracy_function(accuracy: Callable[[nn.Module, Iterable], float]) ->
     return passed(TITLE, "Eval mode, no gradients, and a float percentage counted "
                          "over every image, on two test sets. (lh.evaluate does the "
                          "same and also restores the model's previous mode.)")
-
-
-def hidden_check_accuracy_function(accuracy: Callable) -> Feedback:
-    """Graded only: a third test set (201 images in batches of 50, the last holding one)."""
-    title = TITLE + ", a further test set"
-    problem = _loop_problem(accuracy, HIDDEN_TEST_SETS, title)
-    return problem if problem is not None else passed(
-        title, "Right on a third test set, whose last batch holds a single image.")

@@ -2,7 +2,7 @@
 
 The student writes ``make_optimizer(model)``; the check builds Model C from the notebook's
 seed, calls it and trains 200 iterations on the notebook's small training set. The answer is
-judged by what training reaches, so it has no hidden tests.
+judged by what training reaches, so the grader adds no further cases.
 """
 
 from __future__ import annotations

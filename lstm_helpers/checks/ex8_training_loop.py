@@ -19,9 +19,9 @@ a test batch between iterations. The check trains with a correct step of its own
 it at three points; it must run in evaluation mode without gradients, hand the model back in
 training mode, leave the weights and their gradients alone, and return the loss as a float.
 
-The graded versions (``hidden_check_*``) read the images as 14 time steps of 56 pixels (two
-rows per step) and end with batches of 37 images and of one, so an answer that writes 28 or
-the batch size into its code scores zero; the training one also uses SGD with momentum.
+The judging functions take the sizes, the number of iterations and the optimizer as
+arguments, so that the course's grader (``classroom/grading/``, not part of this package) can
+try sizes and batches this check never shows.
 """
 
 from __future__ import annotations
@@ -66,11 +66,6 @@ TITLE_EVAL = "Exercise 8 (evaluation between iterations)"
 HIDDEN_DIM = 100        # Model A: one LSTM layer of 100 units
 STEP_ITERATIONS = 100   # calls of train_step in the visible check
 EVAL_AT = (0, 10, 20)   # test_loss is called before these training iterations
-# Graded only: two image rows per time step, and small last batches.
-HIDDEN_SEQ_DIM, HIDDEN_INPUT_DIM = 14, 56
-HIDDEN_STEP_ITERATIONS = 20  # full batches, then one of 37 images and one of 1
-SMALL_BATCHES = (37, 1)
-HIDDEN_EVAL_AT = (0, 10)
 # Frames in these folders are PyTorch's and the checks', not the student's code.
 _NOT_THE_STUDENTS = (str(Path(torch.__file__).resolve().parent),
                      str(Path(__file__).resolve().parents[1]))
@@ -78,10 +73,6 @@ _NOT_THE_STUDENTS = (str(Path(torch.__file__).resolve().parent),
 
 def _sgd(parameters):
     return torch.optim.SGD(parameters, lr=0.1)  # Model A's optimizer
-
-
-def _sgd_momentum(parameters):
-    return torch.optim.SGD(parameters, lr=0.05, momentum=0.9)
 
 
 def _check_setup(batches: Iterable, name: str) -> None:
@@ -363,18 +354,6 @@ def check_train_step(train_step: Callable, train_batches: Iterable) -> Feedback:
                     f"Model A's loop.")
 
 
-def hidden_check_train_step(train_step: Callable, train_batches: Iterable) -> Feedback:
-    """Graded only: 14 time steps of 56 pixels, SGD with momentum, and last batches of 37
-    images and of one (so sizes written into the code fail)."""
-    title = TITLE_STEP + ", other sizes"
-    problem = _judge_train_step(train_step, train_batches, title, HIDDEN_SEQ_DIM,
-                                HIDDEN_INPUT_DIM, HIDDEN_STEP_ITERATIONS, SMALL_BATCHES,
-                                _sgd_momentum)
-    return problem if problem is not None else passed(
-        title, "Right also with images read as 14 time steps of 56 pixels, another optimizer, "
-               "and batches of 37 images and of one.")
-
-
 # ---------------------------------------------------------------------------------------------
 # Part (b): test_loss.
 
@@ -505,14 +484,3 @@ def check_test_loss(test_loss: Callable, train_batches: Iterable,
                     f"gradients, the right test loss as a float, the weights and their "
                     f"gradients untouched, and the model handed back in training mode, so "
                     f"training went on as before.")
-
-
-def hidden_check_test_loss(test_loss: Callable, train_batches: Iterable,
-                           test_batches: Iterable) -> Feedback:
-    """Graded only: 14 time steps of 56 pixels, test batches of 37 images and of one."""
-    title = TITLE_EVAL + ", other sizes"
-    problem = _judge_test_loss(test_loss, train_batches, test_batches, title, HIDDEN_SEQ_DIM,
-                               HIDDEN_INPUT_DIM, HIDDEN_EVAL_AT, SMALL_BATCHES)
-    return problem if problem is not None else passed(
-        title, "Right also with images read as 14 time steps of 56 pixels, on test batches "
-               "of 37 images and of one.")

@@ -16,10 +16,8 @@ time steps when the forget gate sits at sigmoid(bias) and nothing is written:
 several biases and delays, and the usual slips (the bias taken for the gate, one step too
 many or too few, the forgotten part instead of the kept one) are named.
 
-The graded versions (``hidden_check_*``) use a two-layer LSTM of another width, called twice
-with different biases (so a hidden size or layer written into the code, or a bias added to
-the one already there, scores zero), and biases and delays the visible check never shows (so
-a table of the visible answers scores zero).
+The judging functions take the LSTM's sizes, the biases and the cases as arguments, so that
+the course's grader (``classroom/grading/``, not part of this package) can try others.
 """
 
 from __future__ import annotations
@@ -51,9 +49,7 @@ GATES = ("input gate i", "forget gate f", "cell candidate g", "output gate o")  
 FORGET = 1  # the forget gate's block in that order
 # (input_dim, hidden_dim, num_layers), then the biases set one after the other
 VISIBLE_LSTM, VISIBLE_BIASES = (28, 64, 1), (3.0,)
-HIDDEN_LSTM, HIDDEN_BIASES = (5, 20, 2), (1.0, -2.0)
 VISIBLE_CASES = [(0.0, 1), (0.0, 28), (1.0, 28), (3.0, 56), (3.0, 0)]
-HIDDEN_CASES = [(2.5, 10), (-1.0, 3), (5.0, 200), (0.0, 0), (1.5, 1)]
 REL_TOL = 1e-4  # float32 arithmetic (torch.sigmoid) is as right as float64 (math.exp)
 
 
@@ -196,14 +192,6 @@ def check_set_forget_bias(set_forget_bias: Callable) -> Feedback:
                     f"sigmoid({VISIBLE_BIASES[0]:g}) = {gate:.3f} instead of 0.5.")
 
 
-def hidden_check_set_forget_bias(set_forget_bias: Callable) -> Feedback:
-    """Graded only: a two-layer LSTM of 20 units, the bias set to 1 and then to -2."""
-    title = TITLE_BIAS + ", other sizes"
-    problem = _judge_set_forget_bias(set_forget_bias, title, HIDDEN_LSTM, HIDDEN_BIASES)
-    return problem if problem is not None else passed(
-        title, "Right also for a two-layer LSTM of another width, called twice.")
-
-
 # ---------------------------------------------------------------------------------------------
 # Part (b): kept_fraction.
 
@@ -285,11 +273,3 @@ def check_kept_fraction(kept_fraction: Callable) -> Feedback:
                     f"{kept(0.0, 56):.1e} of the memory, one at sigmoid(3) = 0.953 keeps "
                     f"{kept(3.0, 56):.3f}. The gradient flowing back along the cell state "
                     f"shrinks by the same factor.")
-
-
-def hidden_check_kept_fraction(kept_fraction: Callable) -> Feedback:
-    """Graded only: biases and delays the visible check never shows."""
-    title = TITLE_KEPT + ", other values"
-    problem = _judge_kept_fraction(kept_fraction, title, HIDDEN_CASES)
-    return problem if problem is not None else passed(
-        title, "Right also for other biases, negative ones included, and other delays.")

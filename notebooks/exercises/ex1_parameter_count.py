@@ -103,9 +103,6 @@ for layer_dim, name in [(1, "A"), (2, "B"), (3, "C")]:
 
 # %%
 checks.check_parameter_count(count_parameters).require()
-### BEGIN HIDDEN TESTS
-checks.ex1_parameter_count.hidden_check_parameter_count(count_parameters).require()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## To think about

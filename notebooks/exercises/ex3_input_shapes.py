@@ -69,9 +69,6 @@ def batch_first_input(images):
 
 # %%
 checks.check_batch_first_input(batch_first_input).require()
-### BEGIN HIDDEN TESTS
-checks.ex3_input_shapes.hidden_check_batch_first_input(batch_first_input).require()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Your task (b): time first
@@ -91,9 +88,6 @@ def seq_first_input(images):
 
 # %%
 checks.check_seq_first_input(seq_first_input).require()
-### BEGIN HIDDEN TESTS
-checks.ex3_input_shapes.hidden_check_seq_first_input(seq_first_input).require()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Why the right shape is not enough

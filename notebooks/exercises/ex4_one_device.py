@@ -89,9 +89,6 @@ def prepare(model, images, device):
 
 # %%
 checks.check_one_device(prepare).require()
-### BEGIN HIDDEN TESTS
-checks.ex4_one_device.hidden_check_one_device(prepare).require()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## To think about

@@ -87,9 +87,6 @@ def accuracy(model, batches):
 
 # %%
 checks.check_accuracy_function(accuracy).require()
-### BEGIN HIDDEN TESTS
-checks.ex5_evaluation_loop.hidden_check_accuracy_function(accuracy).require()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## To think about

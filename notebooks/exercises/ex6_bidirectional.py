@@ -105,9 +105,6 @@ class BiLSTMModel(nn.Module):
 
 # %%
 checks.check_bidirectional(BiLSTMModel).require()
-### BEGIN HIDDEN TESTS
-checks.ex6_bidirectional.hidden_check_bidirectional(BiLSTMModel).require()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## To think about

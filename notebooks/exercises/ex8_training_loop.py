@@ -127,9 +127,6 @@ def train_step(model, criterion, optimizer, images, labels, seq_dim, input_dim):
 
 # %%
 checks.check_train_step(train_step, train_batches).require()
-### BEGIN HIDDEN TESTS
-checks.ex8_training_loop.hidden_check_train_step(train_step, train_batches).require()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Part (b): evaluating between iterations
@@ -177,9 +174,6 @@ def test_loss(model, criterion, images, labels, seq_dim, input_dim):
 
 # %%
 checks.check_test_loss(test_loss, train_batches, test_batches).require()
-### BEGIN HIDDEN TESTS
-checks.ex8_training_loop.hidden_check_test_loss(test_loss, train_batches, test_batches).require()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## How the checks see a slip

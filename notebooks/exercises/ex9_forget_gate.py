@@ -104,9 +104,6 @@ def set_forget_bias(lstm, bias):
 
 # %%
 checks.check_set_forget_bias(set_forget_bias).require()
-### BEGIN HIDDEN TESTS
-checks.ex9_forget_gate.hidden_check_set_forget_bias(set_forget_bias).require()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Part (b): how much memory survives
@@ -140,9 +137,6 @@ def kept_fraction(bias, steps):
 
 # %%
 checks.check_kept_fraction(kept_fraction).require()
-### BEGIN HIDDEN TESTS
-checks.ex9_forget_gate.hidden_check_kept_fraction(kept_fraction).require()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Your functions at work
