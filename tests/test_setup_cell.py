@@ -13,6 +13,7 @@ tests/test_anywhere.py.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -30,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 tool = load_script("notebook_setup")
 run_course = load_script("run_course")
+course_progress = load_script("course_progress")
 REPOSITORY, _ = citation.site_urls(citation.load())
 CELL = setup.setup_cell(lstm_helpers.__version__, REPOSITORY)
 STUDENT = sorted((NOTEBOOKS / "exercises" / "student").glob("*.ipynb"))
@@ -196,7 +198,10 @@ def test_colab_metadata_survives_run_course_and_the_pairing(tmp_path):
     source = tmp_path / "gpu.py"
     source.write_text("# ---\n# jupyter:\n#   accelerator: GPU\n#   colab:\n#     gpuType: T4\n"
                       "# ---\n\n# %% [markdown]\n# # A title\n\n# %%\nprint(1 + 1)\n")
-    run_course.execute(source)
+    progress = course_progress.CourseProgress(
+        [run_course.display_name(source)],
+        course_progress.RecordedTimes(tmp_path / "times.json"), stream=io.StringIO())
+    run_course.execute(source, progress)
     metadata = nbformat.read(source.with_suffix(".ipynb"), as_version=4).metadata
     assert metadata["accelerator"] == "GPU" and metadata["colab"] == {"gpuType": "T4"}
     assert metadata["kernelspec"]["name"] == "python3"

@@ -126,6 +126,9 @@ def build_fixture_site(folder: Path, pages_md: dict[str, str],
     if (ROOT / "site_hooks" / "node_modules").is_dir():
         (folder / "site_hooks" / "node_modules").symlink_to(ROOT / "site_hooks" / "node_modules")
     shutil.copy(ROOT / "CITATION.cff", folder / "CITATION.cff")
+    # The launch links name the course version, read from the package source.
+    (folder / "lstm_helpers").mkdir()
+    shutil.copy(ROOT / "lstm_helpers" / "__init__.py", folder / "lstm_helpers" / "__init__.py")
     for asset in ("stylesheets", "javascripts"):
         shutil.copytree(ROOT / "docs" / asset, folder / "docs" / asset)
     for name, text in {**pages_md, **(assets or {})}.items():
