@@ -25,8 +25,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
+from jupytext.config import load_jupytext_config
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling, however it is loaded
@@ -81,6 +83,7 @@ def execute(source: Path, progress: CourseProgress) -> float:
                    check=True)
     path = source.with_suffix(".ipynb")
     notebook = nbformat.read(path, as_version=4)
+    notebook.metadata["jupytext"] = pairing_metadata(source)
     progress.start_notebook(display_name(source), code_cells(notebook))
     # nbclient stores the kernel's language_info; the kernelspec is set here, as JupyterLab
     # sets both when it starts the notebook's kernel.
@@ -95,6 +98,19 @@ def execute(source: Path, progress: CourseProgress) -> float:
     subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--sync", str(path)],
                    check=True)
     return seconds
+
+
+def pairing_metadata(source: Path) -> dict:
+    """The ``jupytext`` metadata of ``source`` as read with its folder's jupytext.toml.
+
+    ``jupytext --sync`` keeps the filters an older .ipynb stored; JupyterLab writes the
+    .ipynb as text with those, and a .py header they drop (04_gpu's Colab metadata) then
+    reads as a mismatch ("04_gpu.ipynb is more recent than 04_gpu.py").
+    """
+    config = load_jupytext_config(str(source.parent))
+    metadata = dict(jupytext.read(source, config=config).metadata.get("jupytext", {}))
+    metadata.pop("text_representation", None)  # the .py's own, never stored in the .ipynb
+    return metadata
 
 
 def check_figures_stored(notebook: nbformat.NotebookNode, path: Path) -> None:
