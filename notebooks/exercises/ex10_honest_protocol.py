@@ -1,6 +1,10 @@
 # %% [markdown]
 # # Exercise 10: the honest protocol
 #
+# <!-- launch links: written by scripts/notebook_setup.py -->
+# **Run it in the cloud:** [Open in Colab](https://colab.research.google.com/github/lstm-course/lstm-networks-with-pytorch/blob/v0.2.0/notebooks/exercises/student/ex10_honest_protocol.ipynb) · [Launch Binder](https://mybinder.org/v2/gh/lstm-course/lstm-networks-with-pytorch/v0.2.0?urlpath=lab%2Ftree%2Fnotebooks%2Fexercises%2Fstudent%2Fex10_honest_protocol.ipynb) (JupyterLab, with `ex10_honest_protocol.ipynb` open). Run the first code cell first: there it installs the course's package. It opens the exercise without its solutions. Binder shuts a session down after 10 minutes without activity and keeps nothing: download your notebook (*File › Download*) to keep your work; in Colab, *File › Save a copy in Drive*.
+# <!-- end of launch links -->
+#
 # *Goes with: Beyond the tutorial (sections 1 and 4).*
 #
 # The tutorial, and the course until lesson 08, scored the test set during training and
@@ -15,6 +19,26 @@
 # log every image and every batch handed out, and say what they measured. Replace each `...`
 # below `# YOUR CODE HERE`, run the cell, then run the check under it. Each check takes well
 # under a second.
+
+# %%
+# Set-up: the same first cell in every notebook of the course. In the course's own
+# environment it does nothing. Anywhere else (Colab, Binder, a downloaded copy) it installs
+# the course's package, lstm-helpers 0.2.0 ($LSTM_HELPERS_INSTALL_FROM may name a wheel).
+import importlib.util
+import os
+import subprocess
+import sys
+
+COURSE = "git+https://github.com/lstm-course/lstm-networks-with-pytorch@v0.2.0"
+if importlib.util.find_spec("lstm_helpers") is None and "NBGRADER_EXECUTION" not in os.environ:
+    source = os.environ.get("LSTM_HELPERS_INSTALL_FROM") or COURSE
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          source], capture_output=True, text=True)
+    if pip.returncode:
+        raise RuntimeError(f"pip could not install {source}:\n{pip.stderr[-3000:]}")
+    importlib.invalidate_caches()
+    import lstm_course_setup
+    lstm_course_setup.finish(source, "0.2.0")
 
 # %%
 import copy
@@ -82,7 +106,6 @@ def leaky_run(model, train_batches, validation_batches, test_batches, epochs,
         if test_accuracy > best_test:
             best_epoch, best_test = epoch, test_accuracy
     return best_epoch, best_test, best_test
-
 
 # %% [markdown]
 # Handed to check (b) below, this loop is stopped at its second step: *"The test set was read
