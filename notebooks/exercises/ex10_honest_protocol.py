@@ -178,6 +178,8 @@ def train_one_epoch(model, batches):
         model.optimizer.step()
 
 
+# The epoch kept can change with the last digits of training: nbval does not compare this.
+# NBVAL_IGNORE_OUTPUT
 written = [split_train_validation(torch.zeros(4, 28, 28), torch.zeros(4), 1, 0),
            honest_run(lh.LSTMModel(28, 4, 1, 10), [], [], [], 0, lambda *a: None,
                       lambda *a: 0.0)]
