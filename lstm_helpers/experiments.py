@@ -262,10 +262,14 @@ def train_validate_test(recipe: Recipe, train_batches: Iterable, validation_batc
 
     Raises:
         ValueError: ``checkpoint`` cannot be written (checked before training), or see
-            :func:`run_recipe`; ``eval_every`` given for batches without a length.
+            :func:`run_recipe`; no ``eval_every`` for training batches without a length
+            (an epoch's size is then unknown).
         TrainingDivergedError: the loss became nan or infinite.
     """
     if eval_every is None:
+        if not hasattr(train_batches, "__len__"):
+            raise ValueError("train_validate_test() needs eval_every when train_batches has "
+                             "no len(): pass eval_every=<iterations per epoch>")
         eval_every = len(train_batches)
     recipe_data = dataclasses.asdict(recipe)
     keep_best = best_checkpoint_callback(checkpoint, recipe=recipe_data, seed=seed, **metadata)
