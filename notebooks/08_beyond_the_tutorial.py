@@ -30,8 +30,8 @@
 #    validation accuracy is kept in a checkpoint, reloaded, and scored on the test set
 #    **once**.
 #
-# The notebook runs in about 5 minutes on a 2-core CPU: about 2.5 minutes of ablation and
-# under 2 of final training.
+# The notebook runs in about 4 to 5 minutes on a 2-core CPU: about 2.5 minutes of ablation
+# and under 2 of final training (4.3 minutes in the stored run).
 
 # %%
 # Set-up: the same first cell in every notebook of the course. In the course's own
@@ -112,22 +112,23 @@ print("validation images per digit:",
 # The final recipe gets a fixed number of epochs whose stored training time, validation
 # passes included, is at most **120 seconds on 2 CPU cores** (the machine of the stored run:
 # a 2-core x86-64 CPU with nothing else running). One epoch of a one-layer LSTM of 128 units,
-# in batches of 100, took about 8 s there, so **`EPOCHS = 10`** leaves room.
+# in batches of 100, took about 7.5 s there, so **`EPOCHS = 12`** (about 90 s) leaves room
+# for a slower day.
 #
 # A step's time grows with its multiply-adds, and those can be counted without a clock:
 # `lh.lstm_cost(recipe)` gives them per image (a layer does `4 × hidden × (inputs + hidden)`
-# per row, 28 rows). The 10 epochs fit in 2 minutes for recipes up to about 2.5 million
+# per row, 28 rows). The 12 epochs fit in 2 minutes for recipes up to about 2.5 million
 # multiply-adds per image, a little more than one layer of 128 units; wider or deeper recipes
 # are listed by the ablation but not trained: they would need fewer epochs, that is, another
 # comparison.
 #
-# **The full experiment.** `FULL_EXPERIMENT = True` trains the final recipe for 40 epochs
+# **The full experiment.** `FULL_EXPERIMENT = True` trains the final recipe for 34 epochs
 # instead, about 5 minutes on the same machine. It was run once, when the lesson was
 # written; its result is in section 5.
 
 # %%
 FULL_EXPERIMENT = False
-EPOCHS = 40 if FULL_EXPERIMENT else 10
+EPOCHS = 34 if FULL_EXPERIMENT else 12
 MAX_COST = 2_500_000  # multiply-adds per image that EPOCHS epochs allow in 120 s on 2 cores
 ABLATION_STEPS = len(train_batches)  # one epoch per ablation run: the reduced budget
 ABLATION_SEEDS = [0, 1]
@@ -193,6 +194,16 @@ print(f"{sum(len(row.histories) for row in ablation.rows)} runs of {ABLATION_STE
 # NBVAL_IGNORE_OUTPUT
 Markdown(f"Validation accuracy after {ABLATION_STEPS} steps (one epoch), mean of seeds "
          f"{ABLATION_SEEDS}\n\n" + ablation.table())
+
+# %% [markdown]
+# How to read it, in the stored run: Adam and the one-cycle schedule make the big steps (the
+# tutorial's SGD at learning rate 0.1 is still below 20% after one epoch here, its slow
+# start); the peak learning rate 0.01 beat 0.005 and the cosine schedule. Clipping was kept by
+# the rule, but its gain (0.16 points) is smaller than its seed spread: at this budget it is
+# not measurably better, and it is kept because nothing says it hurts. 128 units beat 64;
+# two layers of 80 with dropout beat one of 128 by about as little; forget-gate bias 1 gave
+# the last 0.3 points. Each of these is a measurement at one epoch: a recipe's ranking can
+# change with more epochs, which is why the final run below is scored on validation again.
 
 # %%
 start = ablation.rows[0]
@@ -291,10 +302,22 @@ plt.show()
 # **Seeds.** The notebook runs seed 0. When the lesson was written, the same recipe was
 # trained with seeds 0, 1 and 2 through the command line, which runs the same code
 # (`python -m lstm_helpers train --recipe lesson08 --seed S`, 2 threads, nothing else
-# running): test accuracy RESULT_SEEDS.
+# running): test accuracy 99.08% (seed 0, the stored run), 99.11% (seed 1) and 99.04%
+# (seed 2), a mean of **99.08%** with a spread of 0.07 points from the lowest to the
+# highest; the validation accuracy kept was 99.20%, 99.06% and 99.00%. The three runs took
+# 106 s, 147 s and 190 s for the same 6,600 steps: the machine, shared with others, slowed
+# down during the hour (the same 150-step probe took 2.0 s before the first run and 6.6 s
+# after the last). The 2-minute budget is the stored run's; on a busy or slower machine the
+# same 12 epochs take longer, and give the same accuracies.
 #
-# **Five minutes.** `FULL_EXPERIMENT = True` (40 epochs) was run once, the same way
-# (`--epochs 40`): RESULT_FULL.
+# **Five minutes.** `FULL_EXPERIMENT = True` (34 epochs) was run once, the same way
+# (`--epochs 34`): the best validation accuracy was 98.94% (after epoch 29), and the test
+# accuracy of that model 99.04%, in 338 s of training. Longer did not help here: with the
+# same peak learning rate spread over 34 epochs, the validation accuracy stayed below the
+# 12-epoch run's 99.20%, and the test accuracy agrees. The 99.2% the issue hoped for from 5
+# minutes was not reached; what would have to change (the peak learning rate and the
+# dropout for the longer schedule, chosen again on validation) is the next experiment, not
+# something to read off the test set.
 #
 # **The published figures.** Few are published for row-by-row MNIST, and they are loosely
 # labelled; none states its cost on a CPU.
@@ -305,7 +328,7 @@ plt.show()
 # | Model C, Adam, 1000 iterations | 96.36% | this course, the deep learning notes |
 # | hierarchical RNN: an LSTM over the pixels of each row, then an LSTM over the rows | 98.64% | the Keras example `mnist_hierarchical_rnn.py`; reported as "val acc" but measured on the test set |
 # | one LSTM layer of 256 units over the rows, Adam | about 98.9% | roatienza, *Deep-Learning-Experiments* (GitHub), the Keras RNN/LSTM MNIST example |
-# | this lesson: one LSTM layer chosen on validation, 10 epochs, under 2 minutes on 2 CPU cores | RESULT_STORED | the stored run above (seed 0), the test set read once |
+# | this lesson: the recipe chosen on validation, 12 epochs, under 2 minutes on 2 CPU cores | 99.08% (validation 99.20%, epoch 10 of 12 kept; 106 s of training) | the stored run above (seed 0), the test set read once |
 #
 # ## What we did not try
 #
