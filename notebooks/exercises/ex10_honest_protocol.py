@@ -139,9 +139,8 @@ def honest_run(model, train_batches, validation_batches, test_batches, epochs,
             best_model = copy.deepcopy(model)
     return best_epoch, best_validation, accuracy(best_model, test_batches)
     ### PLACEHOLDER
-    # best_epoch, best_validation, best_model = 0, -1.0, None
-    # for epoch in range(1, epochs + 1):
-    #     ...
+    # best = ...  # the best validation accuracy so far, its epoch, a copy of the model
+    # ...  # epoch after epoch: train, score the validation set, keep a copy when it improves
     # return ...
     ### END SOLUTION
 
