@@ -26,18 +26,41 @@ package itself (this file) imports from any of them.
 
 __version__ = "0.2.0"
 
-from .checkpoints import CheckpointError, checkpoint_callback, load_checkpoint, save_checkpoint
+from .checkpoints import (
+    CheckpointError,
+    best_checkpoint_callback,
+    checkpoint_callback,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .data import (
     IMAGE_SIZE,
+    VALIDATION_SIZE,
     TensorBatches,
     load_mnist,
     mnist_batches,
     mnist_dataloaders,
+    mnist_split_batches,
     mnist_tensors,
+    split_indices,
+    train_validation_split,
 )
 from .devices import describe_device, fits_on_device, pick_device
 from .download import ChecksumError, DataRoot, MNISTDataError, ensure_mnist, resolve_root
-from .experiments import LSTM_RECIPES, RNN_RECIPES, Recipe, run_recipe
+from .experiments import (
+    LSTM_RECIPES,
+    NAMED_RECIPES,
+    RNN_RECIPES,
+    Ablation,
+    AblationRow,
+    Ingredient,
+    Outcome,
+    Recipe,
+    lstm_cost,
+    run_ablation,
+    run_recipe,
+    train_validate_test,
+)
 from .memory import DelayedBatches, add_blank_rows
 from .memory_plots import (
     plot_accuracy_vs_delay,
@@ -47,7 +70,12 @@ from .memory_plots import (
 )
 from .models import LSTMModel, RNNModel
 from .parameters import count_parameters, describe_parameters, parameter_shapes
-from .plots import plot_accuracy_curves, plot_digit_as_sequence, plot_history
+from .plots import (
+    plot_accuracy_curves,
+    plot_accuracy_vs_seconds,
+    plot_digit_as_sequence,
+    plot_history,
+)
 from .precision import UnsupportedPrecisionError
 from .probes import input_gradient_norms, row_blanking_accuracy
 from .training import (
@@ -64,17 +92,23 @@ __all__ = [
     # data and downloads
     "IMAGE_SIZE", "TensorBatches", "load_mnist", "mnist_batches", "mnist_dataloaders",
     "mnist_tensors", "ChecksumError", "DataRoot", "MNISTDataError", "ensure_mnist",
-    "resolve_root",
+    "resolve_root", "VALIDATION_SIZE", "split_indices", "train_validation_split",
+    "mnist_split_batches",
     # models and their parameters
     "LSTMModel", "RNNModel", "count_parameters", "describe_parameters", "parameter_shapes",
     # training, runs and devices
     "Evaluation", "History", "TrainingDivergedError", "as_sequences", "evaluate", "set_seed",
     "train", "Recipe", "run_recipe", "LSTM_RECIPES", "RNN_RECIPES", "pick_device",
     "describe_device", "fits_on_device", "UnsupportedPrecisionError",
+    # beyond the tutorial (notebook 08): validation, ablation, the honest protocol
+    "NAMED_RECIPES", "Ablation", "AblationRow", "Ingredient", "Outcome", "lstm_cost",
+    "run_ablation", "train_validate_test",
     # checkpoints
-    "CheckpointError", "checkpoint_callback", "load_checkpoint", "save_checkpoint",
+    "CheckpointError", "best_checkpoint_callback", "checkpoint_callback", "load_checkpoint",
+    "save_checkpoint",
     # plots
-    "plot_accuracy_curves", "plot_digit_as_sequence", "plot_history",
+    "plot_accuracy_curves", "plot_accuracy_vs_seconds", "plot_digit_as_sequence",
+    "plot_history",
     # the memory lesson (notebook 07): delayed data, probes and their plots
     "DelayedBatches", "add_blank_rows", "input_gradient_norms", "row_blanking_accuracy",
     "plot_lstm_states", "plot_row_blanking", "plot_gradient_norms", "plot_accuracy_vs_delay",

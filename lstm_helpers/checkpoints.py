@@ -279,3 +279,31 @@ def checkpoint_callback(path: str | os.PathLike, **metadata
                                         "loss": record.loss, "accuracy": record.accuracy})
 
     return save_after_evaluation
+
+
+def best_checkpoint_callback(path: str | os.PathLike, **metadata
+                             ) -> Callable[[Evaluation, nn.Module], None]:
+    """An ``on_evaluation`` hook that keeps the best model by the scored accuracy.
+
+    Like :func:`checkpoint_callback`, but ``path`` is overwritten (atomically) only when an
+    evaluation's accuracy is higher than every earlier one of this hook: after training the
+    file holds the best evaluation's weights, with its ``iteration``, ``loss``, ``accuracy``
+    and ``split`` in the metadata. Meant for ``train(..., validation_batches=...)``, where
+    the best model is chosen on the validation set; the test set then scores that model
+    once. Equal accuracies keep the earlier model. Use a new hook for each run.
+
+    Raises:
+        ValueError: ``path`` cannot be written (checked here, before any training).
+    """
+    path = output_file(path, "the checkpoint")
+    best: list[float] = []  # the best accuracy so far, once there is one
+
+    def save_if_best(record: Evaluation, model: nn.Module) -> None:
+        if best and record.accuracy <= best[0]:
+            return
+        save_checkpoint(path, model, **{**metadata, "iteration": record.iteration,
+                                        "loss": record.loss, "accuracy": record.accuracy,
+                                        "split": record.split})
+        best[:] = [record.accuracy]
+
+    return save_if_best

@@ -4,9 +4,16 @@
                                  [--optimizer sgd|adam] [--device auto|cpu|cuda|mps]
                                  [--seed S] [--checkpoint PATH] [--eval-every N] [--bf16]
                                  [--batch-size N] [--subset N] [--data-root DIR]
+    python -m lstm_helpers train --recipe lesson08|tutorial [--epochs N | --iters N]
+                                 [--validation-size N] [--split-seed S] [--seed S]
+                                 [--checkpoint PATH] [--eval-every N] [--device ...]
     torchrun --rdzv-backend=c10d --rdzv-endpoint=127.0.0.1:0 --local-addr=127.0.0.1 \\
         --nproc-per-node=2 -m lstm_helpers train --model A [--backend gloo|nccl] ...
 
+``train --model`` follows the tutorial's protocol (the test set scored during training);
+``train --recipe`` lesson 08's honest one (:func:`lstm_helpers.train_validate_test`): a
+seeded validation split of the training images is scored during training, the best model
+by validation is kept in ``--checkpoint``, and the test set is scored once, at the end.
 ``train`` prints the tutorial's log line every ``--eval-every`` iterations below a
 progress bar (hide the bar with ``TQDM_DISABLE=1``). Started by torchrun, the same command
 trains with DistributedDataParallel (see :mod:`lstm_helpers.distributed`). Bad arguments,
@@ -23,16 +30,25 @@ import dataclasses
 import math
 import os
 import sys
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from . import distributed
 from .checkpoints import checkpoint_callback
-from .data import TensorBatches, mnist_tensors
+from .data import VALIDATION_SIZE, TensorBatches, mnist_split_batches, mnist_tensors
 from .devices import describe_device, fits_on_device, pick_device
 from .download import DataRoot, MNISTDataError
-from .experiments import LSTM_RECIPES, OPTIMIZERS, RNN_RECIPES, Recipe, run_recipe
+from .experiments import (
+    LSTM_RECIPES,
+    NAMED_RECIPES,
+    OPTIMIZERS,
+    RNN_RECIPES,
+    Recipe,
+    run_recipe,
+    train_validate_test,
+)
 from .precision import UnsupportedPrecisionError, require_autocast
 from .training import TrainingDivergedError
 from .validation import output_file_argument, positive_int, positive_int_argument
@@ -109,17 +125,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``train``: what defines a run, where it runs, and what it writes."""
-    parser.add_argument("--model", required=True, choices=sorted(LSTM_RECIPES),
-                        help="the tutorial's model: A, B or C (1, 2 or 3 LSTM layers)")
+    parser.add_argument("--model", choices=sorted(LSTM_RECIPES),
+                        help="the tutorial's model: A, B or C (1, 2 or 3 LSTM layers); "
+                             "required unless --recipe is given")
+    parser.add_argument("--recipe", choices=sorted(NAMED_RECIPES), default=None,
+                        help="instead of --model: a named recipe trained with lesson 08's "
+                             "protocol (validation split, best checkpoint by validation, the "
+                             "test set scored once at the end); lesson08 is the recipe the "
+                             "lesson chose on validation")
+    parser.add_argument("--epochs", type=positive_int_argument, default=None, metavar="N",
+                        help="with --recipe: train N passes over the training split instead "
+                             "of the recipe's iterations")
+    parser.add_argument("--validation-size", type=positive_int_argument,
+                        default=VALIDATION_SIZE, metavar="N",
+                        help=f"with --recipe: training images set apart for validation "
+                             f"(default {VALIDATION_SIZE:,})")
+    parser.add_argument("--split-seed", type=_seed, default=0, metavar="S",
+                        help="with --recipe: seed of the training/validation split (default "
+                             "0, the lesson's)")
     parser.add_argument("--rnn", choices=("relu", "tanh"), default=None,
                         help="train the companion page's plain RNN of that letter with this "
                              "nonlinearity instead of the LSTM")
-    parser.add_argument("--iters", type=positive_int_argument, default=3000, metavar="N",
+    parser.add_argument("--iters", type=positive_int_argument, default=None, metavar="N",
                         help="iterations, i.e. optimizer steps (default 3000 = 5 epochs of "
-                             "batches of 100)")
-    parser.add_argument("--eval-every", type=positive_int_argument, default=500, metavar="N",
+                             "batches of 100; with --recipe, the recipe's)")
+    parser.add_argument("--eval-every", type=positive_int_argument, default=None, metavar="N",
                         help="score the test set and print a log line every N iterations "
-                             "(default 500)")
+                             "(default 500; with --recipe, the validation set once per "
+                             "epoch)")
     parser.add_argument("--lr", type=_learning_rate, default=None, metavar="X",
                         help="learning rate (default: the tutorial's for the model, "
                              f"{ADAM_LEARNING_RATE} for Adam)")
@@ -143,10 +176,11 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where to train: auto picks a CUDA or Apple GPU if there is one "
                              "(default auto; cuda:N picks one GPU; under torchrun each "
                              "process takes GPU LOCAL_RANK)")
-    parser.add_argument("--batch-size", type=positive_int_argument, default=100,
+    parser.add_argument("--batch-size", type=positive_int_argument, default=None,
                         metavar="N",
-                        help="images per optimizer step (default 100, the tutorial's); under "
-                             "torchrun over all processes, so a multiple of their number")
+                        help="images per optimizer step (default 100, the tutorial's, or the "
+                             "recipe's); under torchrun over all processes, so a multiple of "
+                             "their number")
     parser.add_argument("--subset", type=positive_int_argument, default=None, metavar="N",
                         help="train on the first N training images only (a quick try)")
     parser.add_argument("--backend", choices=("gloo", "nccl"), default=None,
@@ -165,7 +199,47 @@ def recipe_for(args: argparse.Namespace) -> Recipe:
     if learning_rate is None:
         learning_rate = ADAM_LEARNING_RATE if args.optimizer == "adam" else recipe.learning_rate
     return dataclasses.replace(recipe, optimizer=args.optimizer, learning_rate=learning_rate,
-                               n_iters=args.iters)
+                               n_iters=args.iters or 3000)
+
+
+#: Options of the tutorial's protocol that a named recipe decides itself.
+_NOT_WITH_RECIPE = {"model": "--model", "rnn": "--rnn", "lr": "--lr", "subset": "--subset",
+                    "bf16": "--bf16", "backend": "--backend"}
+
+
+def _check_protocol(args: argparse.Namespace) -> None:
+    """Settle ``--model`` or ``--recipe`` and the defaults that depend on it.
+
+    Raises:
+        ValueError: neither or both given; an option the recipe decides, or --epochs and
+            --iters together, or --epochs without --recipe; the validation set leaves no
+            training image; --recipe under torchrun.
+    """
+    if args.recipe is None:
+        if args.model is None:
+            raise ValueError("the following arguments are required: --model (or --recipe "
+                             f"NAME, one of {', '.join(sorted(NAMED_RECIPES))})")
+        if args.epochs is not None:
+            raise ValueError("argument --epochs: goes with --recipe; with --model give "
+                             "--iters")
+        args.batch_size = args.batch_size or 100
+        args.eval_every = args.eval_every or 500
+        return
+    given = [flag for name, flag in _NOT_WITH_RECIPE.items()
+             if getattr(args, name) not in (None, False)]
+    if args.optimizer != "sgd":
+        given.append("--optimizer")
+    if given:
+        raise ValueError(f"argument --recipe: {args.recipe} decides {', '.join(given)} "
+                         f"itself; leave {'it' if len(given) == 1 else 'them'} out")
+    if args.epochs is not None and args.iters is not None:
+        raise ValueError("argument --epochs: give --epochs or --iters, not both")
+    if not args.validation_size < TRAIN_IMAGES:
+        raise ValueError(f"argument --validation-size: {args.validation_size} leaves none of "
+                         f"the {TRAIN_IMAGES} training images to train on")
+    if distributed.launched_by_torchrun():
+        raise ValueError("argument --recipe: runs in one process; start it without torchrun")
+    args.batch_size = args.batch_size or NAMED_RECIPES[args.recipe].batch_size
 
 
 def _check_sizes(args: argparse.Namespace, processes: int) -> None:
@@ -176,6 +250,8 @@ def _check_sizes(args: argparse.Namespace, processes: int) -> None:
             number of processes.
     """
     images = min(args.subset or TRAIN_IMAGES, TRAIN_IMAGES)
+    if args.recipe is not None:
+        images = TRAIN_IMAGES - args.validation_size
     if args.batch_size > images:
         raise ValueError(f"argument --batch-size: {args.batch_size} is more than the "
                          f"{images} training images")
@@ -253,6 +329,39 @@ def run_train(args: argparse.Namespace, device: torch.device) -> float:
     return history.final_accuracy
 
 
+def run_protocol(args: argparse.Namespace, device: torch.device):
+    """Train the named recipe with lesson 08's protocol (validation split, best checkpoint by
+    validation, the test set once at the end) and print what it gave.
+
+    Returns:
+        Outcome: see :func:`lstm_helpers.train_validate_test`.
+
+    Raises:
+        MNISTDataError, ChecksumError: the data set is missing and cannot be fetched.
+        TrainingDivergedError: the loss became nan or infinite.
+    """
+    train_batches, validation_batches, test_batches = mnist_split_batches(
+        args.batch_size, args.validation_size, args.split_seed, root=args.data_root)
+    recipe = NAMED_RECIPES[args.recipe]
+    n_iters = args.iters or (args.epochs * len(train_batches) if args.epochs
+                             else recipe.n_iters)
+    recipe = dataclasses.replace(recipe, n_iters=n_iters, batch_size=args.batch_size)
+    checkpoint = args.checkpoint or Path("runs") / f"{args.recipe}.pt"
+    print(f"{recipe.name}: {recipe.describe()}; {len(train_batches.images):,} training and "
+          f"{len(validation_batches.images):,} validation images (split seed "
+          f"{args.split_seed}), seed {args.seed}, on {describe_device(device)}", flush=True)
+    outcome = train_validate_test(
+        recipe, train_batches, validation_batches, test_batches, checkpoint, seed=args.seed,
+        eval_every=args.eval_every, log=tqdm.write, device=device,
+        split_seed=args.split_seed, validation_size=args.validation_size)
+    print(f"best validation accuracy: {outcome.best.accuracy:.2f}% at iteration "
+          f"{outcome.best.iteration}, kept in {checkpoint}")
+    print(f"test accuracy (the test set scored once, after training): "
+          f"{outcome.test_accuracy:.2f}%; {outcome.parameters:,} parameters, trained in "
+          f"{outcome.seconds:.1f} s")
+    return outcome
+
+
 def _processes() -> int:
     """How many processes torchrun started (1 without torchrun).
 
@@ -312,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         command.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:  # every check before any work: data, process group or training
+        _check_protocol(args)
         _check_sizes(args, _processes())
         device = _set_up_device(args)
     except (ValueError, RuntimeError) as error:
@@ -319,7 +429,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.bf16:
         _require_bf16(args, device, command)
     try:
-        run_train(args, device)
+        if args.recipe is not None:
+            run_protocol(args, device)
+        else:
+            run_train(args, device)
     except MNISTDataError as error:  # ChecksumError included
         print(f"{PROG}: {error}", file=sys.stderr)
         return 1

@@ -6,6 +6,10 @@ Two ways to make the data iterable:
   ``transforms.ToTensor()`` behind a ``DataLoader``. Each image is converted on every visit.
 * :func:`mnist_batches` (the course default): each split converted once and held as one
   tensor, then cut into shuffled batches. Same values, same batch sizes, no per-image work.
+
+And the tutorial's promised third group: :func:`split_indices` and
+:func:`train_validation_split` set a seeded validation set apart from the 60,000 training
+images, :func:`mnist_split_batches` serves the three groups (training, validation, test).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from .download import ensure_mnist
 from .validation import positive_int
 
 IMAGE_SIZE = 28  # MNIST images are 28 x 28 pixels: 28 time steps (rows) of 28 features
+VALIDATION_SIZE = 5000  # images set apart from MNIST's 60,000 training images: 55,000 / 5,000
 
 
 def check_batch_size(batch_size, dataset_size: int, name: str = "batch_size") -> int:
@@ -172,3 +177,78 @@ def mnist_dataloaders(batch_size: int = 100, root: str | os.PathLike | None = No
     check_batch_size(batch_size, len(test_dataset))
     return (DataLoader(train_dataset, batch_size=batch_size, shuffle=True),
             DataLoader(test_dataset, batch_size=batch_size, shuffle=False))
+
+
+def split_indices(n: int, validation_size: int = VALIDATION_SIZE, seed: int = 0
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded split of ``range(n)``: ``(train_indices, validation_indices)``, int64.
+
+    One permutation of ``0 .. n-1`` is drawn from a generator of its own seeded with
+    ``seed`` (the global random state is neither read nor changed, so a split made between
+    ``set_seed`` and training does not change the run); its last ``validation_size``
+    positions are the validation set, the first ``n - validation_size`` the training set.
+    The two are disjoint and together hold every index once. The same ``seed`` gives the
+    same split on every machine (torch's CPU generator); another seed another split.
+
+    Raises:
+        ValueError: ``n`` or ``validation_size`` is not a positive integer, ``validation_size``
+            leaves no training image (it must be below ``n``), or ``seed`` is not an integer
+            from 0 to 2**63 - 1.
+    """
+    n = positive_int("n", n)
+    validation_size = positive_int("validation_size", validation_size)
+    if validation_size >= n:
+        raise ValueError(f"validation_size must be below the {n} images to split, so that "
+                         f"some are left to train on; got {validation_size}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[:n - validation_size], order[n - validation_size:]
+
+
+def train_validation_split(images: torch.Tensor, labels: torch.Tensor,
+                           validation_size: int = VALIDATION_SIZE, seed: int = 0
+                           ) -> tuple[tuple[torch.Tensor, torch.Tensor],
+                                      tuple[torch.Tensor, torch.Tensor]]:
+    """``((train_images, train_labels), (validation_images, validation_labels))``.
+
+    ``images`` (N, ...) and ``labels`` (N,) are cut by :func:`split_indices` ``(N,
+    validation_size, seed)``: for MNIST's training split, (55000, 28, 28) + (55000,) to
+    train on and (5000, 28, 28) + (5000,) to choose with. The results are copies (index
+    selects); the inputs are unchanged.
+
+    Raises:
+        ValueError: images and labels differ in length, or see :func:`split_indices`.
+    """
+    if len(images) != len(labels):
+        raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) differ in length")
+    train, validation = split_indices(len(images), validation_size, seed)
+    return (images[train], labels[train]), (images[validation], labels[validation])
+
+
+def mnist_split_batches(batch_size: int = 100, validation_size: int = VALIDATION_SIZE,
+                        seed: int = 0, eval_batch_size: int = 1000,
+                        root: str | os.PathLike | None = None
+                        ) -> tuple[TensorBatches, TensorBatches, TensorBatches]:
+    """The three groups the tutorial promises: ``(train, validation, test)`` batches.
+
+    The 60,000 training images are split by :func:`train_validation_split` (seed ``seed``):
+    ``60000 - validation_size`` shuffled training batches of ``batch_size``, and the
+    validation images in unshuffled batches of ``eval_batch_size``, to make every choice
+    on; the 10,000 test images, unshuffled in batches of ``eval_batch_size``, to be scored
+    once at the end. ``seed`` chooses the split only: the order of the training batches
+    follows the global seed (:func:`lstm_helpers.set_seed`), as in :func:`mnist_batches`.
+
+    Raises:
+        ValueError: a batch size out of range (``batch_size`` from 1 to the training images,
+            ``eval_batch_size`` from 1 to ``validation_size``), or see :func:`split_indices`.
+        MNISTDataError, ChecksumError: see :func:`lstm_helpers.download.ensure_mnist`.
+    """
+    images, labels = mnist_tensors(True, root)
+    (train_images, train_labels), (val_images, val_labels) = train_validation_split(
+        images, labels, validation_size, seed)
+    check_batch_size(eval_batch_size, len(val_images), "eval_batch_size")
+    test_images, test_labels = mnist_tensors(False, root)
+    return (TensorBatches(train_images, train_labels, batch_size, shuffle=True),
+            TensorBatches(val_images, val_labels, eval_batch_size),
+            TensorBatches(test_images, test_labels, eval_batch_size))

@@ -12,6 +12,8 @@ See https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html for nn.LSTM's s
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -48,28 +50,58 @@ class LSTMModel(nn.Module):
         hidden_dim: hidden units per layer (the tutorial uses 100).
         layer_dim: stacked LSTM layers (Model A: 1, B: 2, C: 3).
         output_dim: classes (10 digits, 0 to 9).
+        dropout: probability (0 <= p < 1) of zeroing each output of every LSTM layer but the
+            last, while training (``nn.LSTM``'s own ``dropout``): it acts between stacked
+            layers only, so it needs ``layer_dim >= 2``. Default 0, none.
+        forget_bias: if given, the forget gate's total bias ``b_if + b_hf`` starts at this
+            value in every unit of every layer (``b_if = forget_bias``, ``b_hf = 0``; the
+            weights and the other gates keep PyTorch's initialisation). 1 is the usual
+            choice (Jozefowicz et al., 2015): the cell starts keeping most of its memory,
+            sigmoid(1) = 0.73 per step instead of 0.5. Default None, PyTorch's initialisation.
+            Setting it draws no random numbers, so a seeded model differs from the one
+            without it in those biases only.
 
     Raises:
-        ValueError: any size is not a positive integer.
+        ValueError: any size is not a positive integer; ``dropout`` is not a number from 0
+            to below 1, or is above 0 with ``layer_dim = 1`` (there is no layer after the
+            only one to drop into; PyTorch would warn and ignore it); ``forget_bias`` is not
+            a finite number.
 
     Initial hidden and cell states are zeros of shape (layer_dim, batch, hidden_dim), made on
     the input's device and dtype: what nn.LSTM assumes anyway, written out to show them.
     """
 
-    def __init__(self, input_dim: int, hidden_dim: int, layer_dim: int, output_dim: int):
+    def __init__(self, input_dim: int, hidden_dim: int, layer_dim: int, output_dim: int,
+                 dropout: float = 0.0, forget_bias: float | None = None):
         super().__init__()
         self.input_dim = positive_int("input_dim", input_dim)
         self.hidden_dim = positive_int("hidden_dim", hidden_dim)
         self.layer_dim = positive_int("layer_dim", layer_dim)
         self.output_dim = positive_int("output_dim", output_dim)
-        self.lstm = nn.LSTM(self.input_dim, self.hidden_dim, self.layer_dim, batch_first=True)
+        self.dropout = _dropout(dropout, self.layer_dim)
+        self.forget_bias = _forget_bias(forget_bias)
+        self.lstm = nn.LSTM(self.input_dim, self.hidden_dim, self.layer_dim, batch_first=True,
+                            dropout=self.dropout)
         self.fc = nn.Linear(self.hidden_dim, self.output_dim)
+        if self.forget_bias is not None:
+            forget = slice(self.hidden_dim, 2 * self.hidden_dim)  # gates (i, f, g, o)
+            with torch.no_grad():
+                for layer in range(self.layer_dim):
+                    getattr(self.lstm, f"bias_ih_l{layer}")[forget] = self.forget_bias
+                    getattr(self.lstm, f"bias_hh_l{layer}")[forget] = 0.0  # the two add
 
     def hyperparameters(self) -> dict:
         """The constructor's arguments: ``LSTMModel(**model.hyperparameters())`` rebuilds
-        the same architecture (what :mod:`lstm_helpers.checkpoints` stores)."""
-        return {"input_dim": self.input_dim, "hidden_dim": self.hidden_dim,
-                "layer_dim": self.layer_dim, "output_dim": self.output_dim}
+        the same architecture (what :mod:`lstm_helpers.checkpoints` stores). ``dropout`` and
+        ``forget_bias`` appear only when set, so checkpoints of the tutorial's models read
+        and compare as before."""
+        sizes = {"input_dim": self.input_dim, "hidden_dim": self.hidden_dim,
+                 "layer_dim": self.layer_dim, "output_dim": self.output_dim}
+        if self.dropout:
+            sizes["dropout"] = self.dropout
+        if self.forget_bias is not None:
+            sizes["forget_bias"] = self.forget_bias
+        return sizes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (batch, output_dim) for a batch-first input (batch, seq_dim, input_dim).
@@ -85,6 +117,29 @@ class LSTMModel(nn.Module):
         out, _ = self.lstm(x, (h0, c0))
         # Only the last time step has seen the whole image: (batch, hidden_dim) -> logits.
         return self.fc(out[:, -1, :])
+
+
+def _dropout(dropout, layer_dim: int) -> float:
+    """``dropout`` as a float, checked (see :class:`LSTMModel`)."""
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not (
+            0 <= dropout < 1):
+        raise ValueError(f"dropout must be a probability from 0 to below 1, got {dropout!r}")
+    if dropout and layer_dim == 1:
+        raise ValueError(f"dropout={dropout!r} needs layer_dim >= 2: nn.LSTM drops between "
+                         f"stacked layers, and one layer has none after it. Use layer_dim=2 "
+                         f"or dropout=0")
+    return float(dropout)
+
+
+def _forget_bias(forget_bias) -> float | None:
+    """``forget_bias`` as a float or None, checked (see :class:`LSTMModel`)."""
+    if forget_bias is None:
+        return None
+    if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not (
+            math.isfinite(forget_bias)):
+        raise ValueError(f"forget_bias must be a finite number (1.0, say) or None for "
+                         f"PyTorch's initialisation, got {forget_bias!r}")
+    return float(forget_bias)
 
 
 class RNNModel(nn.Module):

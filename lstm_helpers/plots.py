@@ -162,6 +162,37 @@ def plot_accuracy_curves(histories: dict[str, History], title: str = "") -> Figu
     return fig
 
 
+def plot_accuracy_vs_seconds(histories: dict[str, History], title: str = "",
+                             ylim: tuple[float, float] | None = None) -> Figure:
+    """Accuracy (%) against training seconds for several runs, one line each.
+
+    Each evaluation is placed at its ``seconds`` (wall time since its run started,
+    evaluations included), so runs of different speeds compare at equal cost. The y label
+    names the set scored (validation or test), from the evaluations' ``split``.
+
+    Args:
+        histories: a label per run mapped to its History (with at least one evaluation).
+        title: the axes title (and the start of the alt text).
+        ylim: the accuracy axis' range, e.g. (90, 100); by default matplotlib's.
+
+    Returns the matplotlib Figure.
+    """
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 3.6))
+    splits = set()
+    for label, history in histories.items():
+        ax.plot([e.seconds for e in history.evaluations],
+                [e.accuracy for e in history.evaluations], marker="o", label=label)
+        splits |= {e.split for e in history.evaluations}
+    ax.set(xlabel="training time (s)", ylabel=f"{' / '.join(sorted(splits))} accuracy (%)",
+           title=title)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 # --- alt text ---------------------------------------------------------------------------
 
 def set_alt_text(fig: Figure, text: str) -> Figure:

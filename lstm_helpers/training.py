@@ -53,35 +53,68 @@ class Evaluation:
     Attributes:
         iteration: iterations (optimizer steps) done so far.
         loss: cross-entropy of the training batch of that iteration, as the tutorial prints.
-        accuracy: test accuracy in percent (a float, 0 to 100).
+        accuracy: accuracy in percent (a float, 0 to 100) on the set scored during training.
+        split: which set that was: ``"test"`` (the tutorial's protocol, the default) or
+            ``"validation"`` (``train(..., validation_batches=...)``). The log line says
+            ``Validation accuracy`` for the latter.
+        seconds: wall time since training started (s), this evaluation included; left out
+            of equality, as :class:`History`'s.
     """
 
     iteration: int
     loss: float
     accuracy: float
+    split: str = "test"
+    seconds: float = field(default=0.0, compare=False)
 
     def __str__(self) -> str:
+        label = "Accuracy" if self.split == "test" else f"{self.split.capitalize()} accuracy"
         return (f"Iteration: {self.iteration}. Loss: {self.loss:.4f}. "
-                f"Accuracy: {self.accuracy:.2f}")
+                f"{label}: {self.accuracy:.2f}")
 
 
 @dataclass
 class History:
     """What :func:`train` returns: per-iteration training losses and the evaluations.
 
-    ``seconds`` (wall time) is left out of equality, so two runs of one seed compare equal.
+    ``seconds`` (wall time) is left out of equality, so two runs of one seed compare equal;
+    so are the traces below, which a history written out by hand (lessons 01 and 04) does
+    not keep.
+
+    Attributes:
+        train_loss: the loss of every iteration (float, cross-entropy in nats).
+        evaluations: the :class:`Evaluation` of every ``eval_every`` iterations.
+        seconds: wall time of the whole call, evaluations included.
+        learning_rates: the learning rate each iteration's step used (the first parameter
+            group's), one per iteration: constant without a scheduler.
+        grad_norms: with ``clip_grad_norm``, each iteration's total gradient norm (2-norm
+            over all parameters) before clipping; empty otherwise.
     """
 
     train_loss: list[float] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
     seconds: float = field(default=0.0, compare=False)
+    learning_rates: list[float] = field(default_factory=list, compare=False)
+    grad_norms: list[float] = field(default_factory=list, compare=False)
 
     @property
     def final_accuracy(self) -> float:
-        """Test accuracy (%) at the last evaluation."""
+        """Accuracy (%) at the last evaluation (on the set scored during training)."""
         if not self.evaluations:
             raise ValueError("the history holds no evaluation yet")
         return self.evaluations[-1].accuracy
+
+    @property
+    def best(self) -> Evaluation:
+        """The evaluation with the highest accuracy; the earliest of equals (fewer
+        iterations for the same score). With validation batches, the one to keep.
+
+        Raises:
+            ValueError: the history holds no evaluation.
+        """
+        if not self.evaluations:
+            raise ValueError("the history holds no evaluation yet")
+        return max(self.evaluations, key=lambda record: (record.accuracy, -record.iteration))
 
 
 def as_sequences(images: torch.Tensor, labels: torch.Tensor, seq_dim: int = IMAGE_SIZE,
@@ -173,12 +206,20 @@ def evaluate(model: nn.Module, batches: Iterable, seq_dim: int = IMAGE_SIZE,
 
 
 def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimizer,
-          train_batches: Iterable, test_batches: Iterable, n_iters: int = 3000,
+          train_batches: Iterable, test_batches: Iterable | None, n_iters: int = 3000,
           eval_every: int = 500, seq_dim: int = IMAGE_SIZE, input_dim: int = IMAGE_SIZE,
           log: Callable[[str], None] | None = print, progress: bool = True,
           on_evaluation: Callable[[Evaluation, nn.Module], None] | None = None,
-          autocast_dtype: torch.dtype | None = None) -> History:
+          autocast_dtype: torch.dtype | None = None, *,
+          validation_batches: Iterable | None = None,
+          scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+          clip_grad_norm: float | None = None) -> History:
     """Train for ``n_iters`` iterations, evaluating on the test set every ``eval_every``.
+
+    That is the tutorial's protocol. The honest one (lesson 08) passes
+    ``test_batches=None, validation_batches=...``: the validation batches are scored
+    instead, every choice is made on them, and the test set stays out of the loop, to be
+    scored once after training (:func:`lstm_helpers.experiments.train_validate_test`).
 
     Each iteration views the images as (batch, seq_dim, input_dim) (checked by
     :func:`as_sequences`), clears the gradients,
@@ -190,7 +231,13 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
     in a notebook one output line that ends in its final state; in a terminal tqdm's bar,
     which ``TQDM_DISABLE=1`` hides).
     ``on_evaluation(record, model)``, if given, is called after each evaluation (to save a
-    checkpoint, say).
+    checkpoint, say; :func:`lstm_helpers.best_checkpoint_callback` keeps the best one).
+
+    ``scheduler``, a learning-rate scheduler built on ``optimizer`` (``OneCycleLR``,
+    ``CosineAnnealingLR``, ...), is stepped once after every optimizer step: build it for
+    ``n_iters`` steps. ``clip_grad_norm=c`` rescales the gradients before each step so that
+    their total 2-norm is at most ``c`` (``torch.nn.utils.clip_grad_norm_``); the norms
+    before clipping are kept in ``History.grad_norms``. Both default to None: off.
 
     ``autocast_dtype=torch.bfloat16`` runs the forward passes and the loss (training and
     evaluation) under ``torch.autocast``: mixed precision, off by default (None keeps
@@ -215,7 +262,10 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
     Raises:
         ValueError: n_iters or eval_every is not a positive integer, train_batches is
             empty, a batch is not one batch-first image per label (see
-            :func:`as_sequences`), or autocast_dtype is not supported.
+            :func:`as_sequences`), or autocast_dtype is not supported; both or neither of
+            test_batches and validation_batches given; a scheduler not built on this
+            optimizer, one that needs a metric (``ReduceLROnPlateau``), or a ``OneCycleLR``
+            for fewer than n_iters steps; clip_grad_norm not a positive finite number.
         UnsupportedPrecisionError: autocast_dtype does not work for this model on its device
             (a CPU without bfloat16 LSTM kernels, say): train in float32.
         TrainingDivergedError: the loss became nan or infinite; the message gives the
@@ -223,11 +273,19 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
     """
     positive_int("n_iters", n_iters)
     positive_int("eval_every", eval_every)
+    scored, split = _scored_set(test_batches, validation_batches)
+    _check_scheduler(scheduler, optimizer, n_iters)
+    if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not isinstance(
+            clip_grad_norm, (int, float)) or not (math.isfinite(clip_grad_norm)
+                                                  and clip_grad_norm > 0)):
+        raise ValueError(f"clip_grad_norm must be a positive finite number (1.0, say) or None "
+                         f"for no clipping, got {clip_grad_norm!r}")
     device = _model_device(model)
     # A bad dtype, or one this device cannot train in, is refused before any work.
     require_autocast(model, autocast_dtype, seq_dim, input_dim, all_processes=_is_ddp(model))
     history = History()
     pending: list[torch.Tensor] = []  # the losses since the last check, still as tensors
+    pending_norms: list[torch.Tensor] = []  # the same for the gradient norms (clipping)
     model.train()
     start = time.perf_counter()
     bar = progress_bar(total=n_iters, desc="training", unit="it", disable=not progress)
@@ -241,7 +299,13 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
                 with autocast_context(device, autocast_dtype):
                     loss = criterion(model(images), labels.to(device))
                 loss.backward()
+                if clip_grad_norm is not None:
+                    pending_norms.append(torch.nn.utils.clip_grad_norm_(
+                        model.parameters(), clip_grad_norm).detach())
+                history.learning_rates.append(optimizer.param_groups[0]["lr"])
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 iteration += 1
                 pending.append(loss.detach())
                 bar.update()
@@ -252,11 +316,13 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
                 # or checkpointed.
                 if evaluating or len(pending) >= DIVERGENCE_CHECK_EVERY:
                     _flush(pending, history.train_loss)
+                    _flush(pending_norms, history.grad_norms)
                     checked = _stop_if_diverged(history, checked, optimizer, model, device)
                 if evaluating:
                     record = Evaluation(iteration, history.train_loss[-1],
-                                        evaluate(model, test_batches, seq_dim, input_dim,
-                                                 autocast_dtype))
+                                        evaluate(model, scored, seq_dim, input_dim,
+                                                 autocast_dtype), split,
+                                        time.perf_counter() - start)
                     history.evaluations.append(record)
                     if log is not None:
                         log(str(record))
@@ -268,9 +334,48 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
                 raise ValueError("train_batches yielded no batch: the training set is empty")
     finally:
         _flush(pending, history.train_loss)
+        _flush(pending_norms, history.grad_norms)
         bar.close()
         history.seconds = time.perf_counter() - start
     return history
+
+
+def _scored_set(test_batches, validation_batches) -> tuple[Iterable, str]:
+    """The batches :func:`train` scores, and their name ("test" or "validation").
+
+    Raises:
+        ValueError: both or neither given.
+    """
+    if validation_batches is not None and test_batches is not None:
+        raise ValueError("train() scores one set during training: pass test_batches=None "
+                         "with validation_batches, and score the test set once afterwards")
+    if validation_batches is None and test_batches is None:
+        raise ValueError("train() needs the batches to score during training: "
+                         "validation_batches=..., or test_batches for the tutorial's protocol")
+    return ((validation_batches, "validation") if validation_batches is not None
+            else (test_batches, "test"))
+
+
+def _check_scheduler(scheduler, optimizer: torch.optim.Optimizer, n_iters: int) -> None:
+    """Refuse, before any step, a scheduler :func:`train` cannot step once per iteration.
+
+    Raises:
+        ValueError: see :func:`train`.
+    """
+    if scheduler is None:
+        return
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise ValueError("ReduceLROnPlateau steps on a measured metric, not once per "
+                         "iteration: use a schedule such as OneCycleLR or CosineAnnealingLR")
+    if getattr(scheduler, "optimizer", None) is not optimizer:
+        raise ValueError("the scheduler was not built on this optimizer, so stepping it would "
+                         "not change the learning rate the training uses: build it with "
+                         "scheduler = OneCycleLR(optimizer, ...) from the same optimizer")
+    total = getattr(scheduler, "total_steps", None)
+    if isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR) and total < n_iters:
+        raise ValueError(f"the OneCycleLR schedule has {total} steps, fewer than the "
+                         f"{n_iters} iterations (it raises when stepped past its end): build "
+                         f"it with total_steps={n_iters}")
 
 
 def _stop_if_diverged(history: History, checked: int, optimizer: torch.optim.Optimizer,

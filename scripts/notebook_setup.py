@@ -43,7 +43,8 @@ MARKDOWN_CELL = "# %% [markdown]"
 #: Minutes a lesson takes on a 2-core CPU (Colab's free runtime has two), from the stored
 #: run of the whole course (docs/laptop.md); lessons under a minute are not listed.
 CPU_MINUTES = {"02_model_b": 2, "03_model_c": 3, "04_gpu": 3, "05_rnn_vs_lstm": 7,
-               "06_deep_learning_notes": 4, "07_lstm_memory": 2}
+               "06_deep_learning_notes": 4, "07_lstm_memory": 2,
+               "08_beyond_the_tutorial": 5}
 #: Lessons that ask Colab for a GPU runtime (their .py header carries Colab's metadata).
 GPU_LESSONS = {"04_gpu"}
 

@@ -1160,3 +1160,139 @@ def test_the_forget_gate_checks_leave_the_random_state_alone():
     checks.check_set_forget_bias(_forget_bias_answer())
     HIDDEN["ex9_forget_gate"].hidden_check_set_forget_bias(_forget_bias_answer())
     assert torch.equal(torch.get_rng_state(), state)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 10: the honest protocol, measured on numbered images and logged batches.
+
+def _split(images, labels, validation_size, seed):
+    n = len(images)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    train, validation = order[:n - validation_size], order[n - validation_size:]
+    return (images[train], labels[train]), (images[validation], labels[validation])
+
+
+def _split_overlapping(images, labels, validation_size, seed):
+    picked = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    return (images, labels), (images[picked[:validation_size]], labels[picked[:validation_size]])
+
+
+def _split_global(images, labels, validation_size, seed):
+    torch.manual_seed(seed)
+    order, n = torch.randperm(len(images)), len(images)
+    return ((images[order[:n - validation_size]], labels[order[:n - validation_size]]),
+            (images[order[n - validation_size:]], labels[order[n - validation_size:]]))
+
+
+def _split_unpaired(images, labels, validation_size, seed):
+    (train_x, train_y), (val_x, val_y) = _split(images, labels, validation_size, seed)
+    return (train_x, train_y.flip(0)), (val_x, val_y)
+
+
+def _split_fixed_seed(images, labels, validation_size, seed):
+    return _split(images, labels, validation_size, 0)
+
+
+@pytest.mark.parametrize("answer, status, phrase", [
+    (..., Status.NOT_DONE, "placeholder"),
+    (lambda *args: ..., Status.NOT_DONE, "placeholder"),
+    (_split_overlapping, Status.WRONG, "100 validation images are also training images"),
+    (_split_global, Status.WRONG, "changed the global random state"),
+    (_split_unpaired, Status.WRONG, "no longer paired"),
+    (lambda im, lab, v, s: _split(im, lab, v + 1, s), Status.WRONG, "holds 101 images"),
+    (lambda im, lab, v, s: ((im[v:], lab[v:]), (im[:v], lab[:v])), Status.WRONG,
+     "not a random choice"),
+    (_split_fixed_seed, Status.WRONG, "ignores its seed"),
+    (lambda *args: (1, 2), Status.WRONG, "two pairs of tensors"),
+    (_split, Status.PASSED, "900 training and 100 validation images"),
+])
+def test_check_split_train_validation(answer, status, phrase):
+    _expect(checks.check_split_train_validation(answer), status, phrase)
+
+
+def _honest(model, train, validation, test, epochs, train_one_epoch, accuracy):
+    best_epoch, best, kept = 0, -1.0, None
+    for epoch in range(1, epochs + 1):
+        train_one_epoch(model, train)
+        score = accuracy(model, validation)
+        if score > best:
+            best_epoch, best, kept = epoch, score, copy.deepcopy(model)
+    return best_epoch, best, accuracy(kept, test)
+
+
+def _peeking(model, train, validation, test, epochs, train_one_epoch, accuracy):
+    best_epoch, best = 0, -1.0
+    for epoch in range(1, epochs + 1):
+        train_one_epoch(model, train)
+        score = accuracy(model, test)
+        if score > best:
+            best_epoch, best = epoch, score
+    return best_epoch, best, best
+
+
+def _last_model(model, train, validation, test, epochs, train_one_epoch, accuracy):
+    best_epoch, best = 0, -1.0
+    for epoch in range(1, epochs + 1):
+        train_one_epoch(model, train)
+        score = accuracy(model, validation)
+        if score > best:
+            best_epoch, best = epoch, score
+    return best_epoch, best, accuracy(model, test)
+
+
+def _twice(model, train, validation, test, epochs, train_one_epoch, accuracy):
+    epoch, best, _ = _honest(model, train, validation, test, epochs, train_one_epoch, accuracy)
+    return epoch, best, accuracy(model, test)
+
+
+def _trains_on_validation(model, train, validation, test, epochs, train_one_epoch, accuracy):
+    train_one_epoch(model, validation)
+    return _honest(model, train, validation, test, epochs - 1, train_one_epoch, accuracy)
+
+
+def _reads_test_itself(model, train, validation, test, epochs, train_one_epoch, accuracy):
+    for _ in test:  # e.g. to look at a batch's shape
+        break
+    return _honest(model, train, validation, test, epochs, train_one_epoch, accuracy)
+
+
+@pytest.mark.parametrize("answer, status, phrase", [
+    (..., Status.NOT_DONE, "placeholder"),
+    (_peeking, Status.WRONG, "The test set was read before the end: step 2 of your loop, "
+                             "accuracy(model, test_batches) on the model after epoch 1"),
+    (_reads_test_itself, Status.WRONG, "step 1 of your loop, your loop iterated over "
+                                       "test_batches"),
+    (_last_model, Status.WRONG, "not the one kept after epoch 3"),
+    (_twice, Status.WRONG, "The test set was scored 2 times"),
+    (_trains_on_validation, Status.WRONG, "The validation set was trained on: step 1"),
+    (lambda m, tr, va, te, e, t, a: _honest(m, tr, tr, te, e, t, a), Status.WRONG,
+     "scored the training set to choose"),
+    (lambda m, tr, va, te, e, t, a: _honest(m, tr, va, te, e - 1, t, a), Status.WRONG,
+     "trained 4 epochs, not 5"),
+    (lambda *args: 1 / 0, Status.WRONG, "ZeroDivisionError"),
+    (_honest, Status.PASSED, "kept epoch 3 on validation (95.5%)"),
+])
+def test_check_honest_run(answer, status, phrase):
+    _expect(checks.check_honest_run(answer), status, phrase)
+
+
+def test_the_honest_protocols_hidden_checks():
+    hidden = HIDDEN["ex10_honest_protocol"]
+    _expect(hidden.hidden_check_split_train_validation(_split), Status.PASSED)
+    _expect(hidden.hidden_check_honest_run(_honest), Status.PASSED)
+    _expect(hidden.hidden_check_split_train_validation(...), Status.NOT_DONE)
+
+    def fixed_epoch(model, train, validation, test, epochs, train_one_epoch, accuracy):
+        kept = None
+        for epoch in range(1, epochs + 1):
+            train_one_epoch(model, train)
+            score = accuracy(model, validation)
+            if epoch == 3:
+                kept, best = copy.deepcopy(model), score
+        return 3, best, accuracy(kept, test)
+
+    _expect(checks.check_honest_run(fixed_epoch), Status.PASSED)  # right for 5 epochs
+    _expect(hidden.hidden_check_honest_run(fixed_epoch), Status.WRONG, "highest after epoch 1")
+    sized = lambda im, lab, v, s: _split(im, lab, 100, s)  # noqa: E731
+    _expect(checks.check_split_train_validation(sized), Status.PASSED)
+    _expect(hidden.hidden_check_split_train_validation(sized), Status.WRONG, "holds 100 images")

@@ -114,13 +114,25 @@ WRONG_ANSWERS = {  # exercise -> {answer cell's grade id: the cell a student han
         "        for layer in range(lstm.num_layers):\n"
         "            getattr(lstm, f'bias_ih_l{layer}')[hidden_dim:2 * hidden_dim] = bias\n"
         "    return lstm")},
+    "ex10_honest_protocol": {"answer-honest_run": (  # part (b) wrong, part (a) right
+        "def honest_run(model, train_batches, validation_batches, test_batches, epochs,\n"
+        "               train_one_epoch, accuracy):\n"
+        "    best_epoch, best_test = 0, -1.0\n"
+        "    for epoch in range(1, epochs + 1):\n"
+        "        train_one_epoch(model, train_batches)\n"
+        "        test_accuracy = accuracy(model, test_batches)\n"
+        "        if test_accuracy > best_test:\n"
+        "            best_epoch, best_test = epoch, test_accuracy\n"
+        "    return best_epoch, best_test, best_test")},
 }
 MAX_SCORE = {"ex1_parameter_count": 1, "ex2_last_time_step": 2, "ex3_input_shapes": 2,
              "ex4_one_device": 1, "ex5_evaluation_loop": 1, "ex6_bidirectional": 1,
-             "ex7_slow_start": 1, "ex8_training_loop": 2, "ex9_forget_gate": 2}
+             "ex7_slow_start": 1, "ex8_training_loop": 2, "ex9_forget_gate": 2,
+             "ex10_honest_protocol": 2}
 EXPECTED = {"solution": MAX_SCORE,
             "wrong": {**dict.fromkeys(MAX_SCORE, 0), "ex2_last_time_step": 1,
-                      "ex8_training_loop": 1, "ex9_forget_gate": 1}}
+                      "ex8_training_loop": 1, "ex9_forget_gate": 1,
+                      "ex10_honest_protocol": 1}}
 FIRST = "ex1_parameter_count"  # the quick exercise that takes every forgery and malformation
 PLACEHOLDER = ("def count_parameters(input_dim, hidden_dim, layer_dim, output_dim):\n"
                "    return ...\n")
@@ -447,6 +459,15 @@ def test_a_bias_set_in_one_of_the_two_vectors_is_named_in_the_feedback(graded):
     assert "Not yet: Exercise 9 (setting the forget gate's bias)" in outputs
     assert "PyTorch adds b_if and b_hf: set the other one to 0" in outputs
     assert "Correct: Exercise 9 (the memory a forget gate keeps)" in outputs
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("ex10_honest_protocol" not in SOURCES, reason="exercise 10 not graded")
+def test_a_loop_that_reads_the_test_set_early_is_named_in_the_feedback(graded):
+    outputs = _outputs(graded, "wrong", "ex10_honest_protocol")
+    assert "Not yet: Exercise 10 (choosing on validation, testing once)" in outputs
+    assert "The test set was read before the end: step 2 of your loop" in outputs
+    assert "Correct: Exercise 10 (a validation set apart from the training set)" in outputs
 
 
 @pytest.mark.slow

@@ -67,6 +67,8 @@ EXPECTED_HEADINGS = {
     "notebooks/05_rnn_vs_lstm.ipynb": ["Comparison with RNN"],
     "notebooks/06_deep_learning_notes.ipynb": ["Deep Learning Notes"],
     "notebooks/07_lstm_memory.ipynb": ["Why an LSTM", "The cell opened up", "Memory measured"],
+    "notebooks/08_beyond_the_tutorial.ipynb": ["Beyond the tutorial", "Three groups",
+                                               "one ingredient at a time", "The final run"],
     "summary.md": ["Summary"],
     "citation.md": ["Citation"],
 }
