@@ -315,7 +315,7 @@ plt.show()
 # (`--epochs 34`): the best validation accuracy was 98.94% (after epoch 29), and the test
 # accuracy of that model 99.04%, in 338 s of training. Longer did not help here: with the
 # same peak learning rate spread over 34 epochs, the validation accuracy stayed below the
-# 12-epoch run's 99.20%, and the test accuracy agrees. The 99.2% the issue hoped for from 5
+# 12-epoch run's 99.20%, and the test accuracy agrees. The 99.2% we aimed at with 5
 # minutes was not reached; what would have to change (the peak learning rate and the
 # dropout for the longer schedule, chosen again on validation) is the next experiment, not
 # something to read off the test set.
