@@ -54,6 +54,9 @@ TEST_CELL = re.compile(r"\.require\(")
 CHECK_CALL = re.compile(r"\bchecks\.(check_\w+)\(")
 EXERCISE_NAME = re.compile(r"ex(\d+)_\w+")
 NBVAL_TAG = "nbval-ignore-output"  # student copies run under nbval without output compare
+# nbval's own comment markers (# NBVAL_IGNORE_OUTPUT, ...): a cell that has one keeps it as
+# its only marker, since nbval warns when a comment and a tag both speak for a cell.
+NBVAL_COMMENT = re.compile(r"^\s*#\s*NBVAL_\w+", re.MULTILINE)
 
 
 def exercise_sources(folder: Path = EXERCISES) -> list[Path]:
@@ -149,8 +152,10 @@ def source_notebook(source: Path) -> nbformat.NotebookNode:
                                      locked=True, points=POINTS_PER_CHECK)
             else:
                 metadata = _nbgrader(cell_id, locked=True)
-            new = nbformat.v4.new_code_cell(cell.source,
-                                            metadata={"nbgrader": metadata, "tags": [NBVAL_TAG]})
+            cell_metadata = {"nbgrader": metadata}
+            if not NBVAL_COMMENT.search(cell.source):
+                cell_metadata["tags"] = [NBVAL_TAG]
+            new = nbformat.v4.new_code_cell(cell.source, metadata=cell_metadata)
         if new.metadata["nbgrader"]["grade_id"] in grade_ids:
             raise SolutionMarkerError(f"{where}: grade id {new.metadata['nbgrader']['grade_id']!r}"
                                       f" is used twice; nbgrader needs one per cell")

@@ -13,7 +13,9 @@ placeholders, hidden tests removed, every cell but the answers read-only, nbgrad
 metadata kept so that a student's copy can be collected and autograded. The notebook
 metadata is JupyterLab's (kernelspec, and the instructor run's language_info), so opening
 and saving a student notebook unchanged rewrites the same bytes. Code cells carry the
-``nbval-ignore-output`` tag: the test suite runs them without comparing outputs. Generation
+``nbval-ignore-output`` tag (unless their source holds an nbval comment such as
+``# NBVAL_IGNORE_OUTPUT``, which then speaks alone): the test suite runs them without
+comparing outputs. Generation
 is a pure function of the sources, so ``--check`` can tell whether the committed files are
 current.
 

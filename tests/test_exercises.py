@@ -208,6 +208,16 @@ def test_student_notebooks_carry_jupyterlabs_metadata_and_a_fingerprint(student)
     assert generator.student_changes(student) is None
 
 
+@pytest.mark.parametrize("student", STUDENT, ids=lambda p: p.stem)
+def test_every_student_code_cell_has_one_nbval_marker(student):
+    # The tag, or the comment the instructor wrote; never both (nbval warns about overlap).
+    for cell in nbformat.read(student, as_version=4).cells:
+        if cell.cell_type == "code":
+            tagged = assignments.NBVAL_TAG in cell.metadata.get("tags", [])
+            commented = assignments.NBVAL_COMMENT.search(cell.source) is not None
+            assert tagged != commented, f"{student.name}: {cell.source[:80]!r}"
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_student_version_differs_only_where_the_solutions_were(source):
     instructor = jupytext.read(source)
