@@ -30,6 +30,7 @@ from .checkpoints import best_checkpoint_callback, load_checkpoint, save_checkpo
 from .models import LSTMModel, RNNModel
 from .parameters import count_parameters
 from .training import Evaluation, History, evaluate, set_seed, train
+from .validation import finite_number
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
 SCHEDULES = ("onecycle", "cosine")  # besides None, a constant learning rate
@@ -432,7 +433,7 @@ def run_ablation(start: Recipe, ingredients: Sequence[Ingredient], train_batches
     seeds = list(seeds)
     if not seeds:
         raise ValueError("run_ablation needs at least one seed")
-    if not (math.isfinite(margin) and margin >= 0):
+    if finite_number(margin) is None or margin < 0:
         raise ValueError(f"margin must be 0 or a positive number of points, got {margin!r}")
     for ingredient in ingredients:
         if any("n_iters" in option for option in ingredient.options):

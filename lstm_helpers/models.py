@@ -12,12 +12,10 @@ See https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html for nn.LSTM's s
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-from .validation import positive_int
+from .validation import finite_number, positive_int
 
 
 def check_input(x: torch.Tensor, input_dim: int) -> None:
@@ -121,25 +119,25 @@ class LSTMModel(nn.Module):
 
 def _dropout(dropout, layer_dim: int) -> float:
     """``dropout`` as a float, checked (see :class:`LSTMModel`)."""
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not (
-            0 <= dropout < 1):
+    value = finite_number(dropout)
+    if value is None or not 0 <= value < 1:
         raise ValueError(f"dropout must be a probability from 0 to below 1, got {dropout!r}")
     if dropout and layer_dim == 1:
         raise ValueError(f"dropout={dropout!r} needs layer_dim >= 2: nn.LSTM drops between "
                          f"stacked layers, and one layer has none after it. Use layer_dim=2 "
                          f"or dropout=0")
-    return float(dropout)
+    return value
 
 
 def _forget_bias(forget_bias) -> float | None:
     """``forget_bias`` as a float or None, checked (see :class:`LSTMModel`)."""
     if forget_bias is None:
         return None
-    if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not (
-            math.isfinite(forget_bias)):
+    value = finite_number(forget_bias)
+    if value is None:
         raise ValueError(f"forget_bias must be a finite number (1.0, say) or None for "
                          f"PyTorch's initialisation, got {forget_bias!r}")
-    return float(forget_bias)
+    return value
 
 
 class RNNModel(nn.Module):

@@ -15,7 +15,7 @@ from torch import nn
 from .data import IMAGE_SIZE
 from .precision import autocast_context, require_autocast
 from .progress import progress_bar
-from .validation import positive_int
+from .validation import finite_number, positive_int
 
 #: Iterations between two checks of the losses for nan/inf (see :func:`train`).
 DIVERGENCE_CHECK_EVERY = 50
@@ -275,9 +275,8 @@ def train(model: nn.Module, criterion: Callable, optimizer: torch.optim.Optimize
     positive_int("eval_every", eval_every)
     scored, split = _scored_set(test_batches, validation_batches)
     _check_scheduler(scheduler, optimizer, n_iters)
-    if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not isinstance(
-            clip_grad_norm, (int, float)) or not (math.isfinite(clip_grad_norm)
-                                                  and clip_grad_norm > 0)):
+    if clip_grad_norm is not None and (finite_number(clip_grad_norm) is None
+                                       or clip_grad_norm <= 0):
         raise ValueError(f"clip_grad_norm must be a positive finite number (1.0, say) or None "
                          f"for no clipping, got {clip_grad_norm!r}")
     device = _model_device(model)

@@ -10,6 +10,7 @@ line and the benchmarks all use these, so a value is accepted or refused alike e
 from __future__ import annotations
 
 import argparse
+import math
 import operator
 import os
 from pathlib import Path
@@ -26,6 +27,14 @@ def _as_int(value) -> int | None:
         return operator.index(value)
     except TypeError:
         return None
+
+
+def finite_number(value) -> float | None:
+    """``value`` as a ``float`` if it is a finite ``int`` or ``float`` (bools, strings, nan
+    and infinities excluded); else None. The caller says what range it needs and why."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def positive_int(name: str, value) -> int:
